@@ -1,0 +1,115 @@
+"""Safe unpacking of checkpoint archives (.zip, .tar, .tar.gz, .tgz).
+
+Archives come from other people's training runs, so they are treated as
+hostile: every member is checked *before* anything is written, and the whole
+archive is refused when one member is an absolute path, climbs out with
+``..``, is a link or a device, or when the archive would unpack to more than
+``max_bytes``. Members are written only inside a fresh temporary folder that
+the caller owns (and removes).
+"""
+
+from __future__ import annotations
+
+import stat
+import tarfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from topograph.errors import InputError
+
+__all__ = ["ARCHIVE_SUFFIXES", "DEFAULT_MAX_BYTES", "extract_archive", "is_archive"]
+
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+#: Refuse archives that would unpack to more than this (bytes): 8 GiB.
+DEFAULT_MAX_BYTES = 8 * 1024**3
+
+
+def is_archive(path: Path) -> bool:
+    """True when ``path`` names a file with one of :data:`ARCHIVE_SUFFIXES`."""
+    name = path.name.lower()
+    return path.is_file() and name.endswith(ARCHIVE_SUFFIXES)
+
+
+def _check_name(archive: Path, name: str) -> None:
+    posix = PurePosixPath(name.replace("\\", "/"))
+    if posix.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise InputError(f"{archive}: refusing member with an absolute path: {name!r}")
+    if ".." in posix.parts:
+        raise InputError(f"{archive}: refusing member that climbs out with '..': {name!r}")
+
+
+def extract_archive(archive: Path, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """Unpack ``archive`` into the empty folder ``dest`` after checking every member.
+
+    Raises :class:`InputError` (one line, naming the archive and the member)
+    for a corrupt archive or a refused member; nothing is written then.
+    """
+    name = archive.name.lower()
+    try:
+        if name.endswith(".zip"):
+            _extract_zip(archive, dest, max_bytes)
+        elif name.endswith((".tar", ".tar.gz", ".tgz")):
+            _extract_tar(archive, dest, max_bytes)
+        else:
+            raise InputError(f"{archive}: unknown archive type (expected {', '.join(ARCHIVE_SUFFIXES)})")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        raise InputError(f"{archive}: corrupt or unreadable archive ({exc})") from None
+
+
+def _extract_zip(archive: Path, dest: Path, max_bytes: int) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        infos = zf.infolist()
+        total = 0
+        for info in infos:
+            _check_name(archive, info.filename)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise InputError(f"{archive}: refusing symbolic link member {info.filename!r}")
+            total += info.file_size
+        if total > max_bytes:
+            raise InputError(f"{archive}: would unpack to {total} bytes, over the {max_bytes} limit")
+        for info in infos:
+            target = dest / info.filename
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                _copy_bounded(src, out, info.file_size, archive, info.filename)
+
+
+def _extract_tar(archive: Path, dest: Path, max_bytes: int) -> None:
+    with tarfile.open(archive, mode="r:*") as tf:
+        members = tf.getmembers()
+        total = 0
+        for m in members:
+            _check_name(archive, m.name)
+            if m.issym() or m.islnk():
+                raise InputError(f"{archive}: refusing link member {m.name!r}")
+            if not (m.isfile() or m.isdir()):
+                raise InputError(f"{archive}: refusing special member {m.name!r}")
+            total += m.size
+        if total > max_bytes:
+            raise InputError(f"{archive}: would unpack to {total} bytes, over the {max_bytes} limit")
+        for m in members:
+            target = dest / m.name
+            if m.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            src = tf.extractfile(m)
+            if src is None:  # pragma: no cover - isfile() members always have data
+                continue
+            with src, open(target, "wb") as out:
+                _copy_bounded(src, out, m.size, archive, m.name)
+
+
+def _copy_bounded(src: BinaryIO, out: BinaryIO, declared: int, archive: Path, member: str) -> None:
+    """Copy at most ``declared`` bytes: a member lying about its size is refused."""
+    written = 0
+    while chunk := src.read(1 << 20):
+        written += len(chunk)
+        if written > declared:
+            raise InputError(f"{archive}: member {member!r} is larger than it declares")
+        out.write(chunk)

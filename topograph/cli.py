@@ -1,0 +1,208 @@
+"""The ``topograph`` command line: a thin layer over the library.
+
+Each command parses its options, calls one library function, prints. Errors
+that topograph raises on purpose are printed as one line on stderr with a
+non-zero exit; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from topograph.distances.nnstd import NNSTDOptions, nnstd
+from topograph.errors import InputError, TopographError
+from topograph.loaders import open_source
+from topograph.model import CheckpointKey
+
+app = typer.Typer(
+    name="topograph",
+    help=(
+        "Study the topology of sparse neural networks: load training checkpoints, "
+        "compare them with NNSTD (Liu et al. 2020), tabulate and plot the distances."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_STATE = {"debug": False}
+
+
+class MethodChoice(str, Enum):
+    reference = "reference"
+    sparse = "sparse"
+    auto = "auto"
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback on errors.")
+    ] = False,
+) -> None:
+    _STATE["debug"] = debug
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn topograph's own errors into one line on stderr and exit code 1."""
+    try:
+        yield
+    except TopographError as exc:
+        if _STATE["debug"]:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+METHOD_HELP = (
+    "reference: dense assignment, bit-identical to the published code; "
+    "sparse: matching on the overlap graph, same optimal cost per layer, scales to wide "
+    "layers; auto: sparse above 4096 neurons per layer."
+)
+
+
+@app.command("nnstd")
+def nnstd_command(
+    a: Annotated[Path, typer.Argument(help="Checkpoint A: an epoch_<EEE> folder, or a folder/archive of runs (then choose with --run-a/--epoch-a).")],
+    b: Annotated[Path, typer.Argument(help="Checkpoint B, like A.")],
+    run_a: Annotated[str | None, typer.Option(help="Run of A inside its source.")] = None,
+    epoch_a: Annotated[int | None, typer.Option(help="Epoch of A inside its source.")] = None,
+    run_b: Annotated[str | None, typer.Option(help="Run of B inside its source.")] = None,
+    epoch_b: Annotated[int | None, typer.Option(help="Epoch of B inside its source.")] = None,
+    epoch: Annotated[int | None, typer.Option(help="Epoch for both A and B, unless set apart.")] = None,
+    method: Annotated[MethodChoice, typer.Option(help=METHOD_HELP)] = MethodChoice.reference,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or one JSON object.")] = OutputFormat.table,
+) -> None:
+    """NNSTD between two checkpoints: per-layer distances (0 = same topology, 1 = disjoint) and their mean."""
+    with _reported():
+        options = NNSTDOptions(method=method.value)
+        ea = epoch_a if epoch_a is not None else epoch
+        eb = epoch_b if epoch_b is not None else epoch
+        with open_source(str(a)) as src_a, open_source(str(b)) as src_b:
+            ka = src_a.resolve(run_a, ea)
+            kb = src_b.resolve(run_b, eb)
+            ckpt_a, ckpt_b = src_a.load(*ka), src_b.load(*kb)
+        result = nnstd(ckpt_a, ckpt_b, options)
+        if output is OutputFormat.json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "a": {"run": ka.run, "epoch": ka.epoch},
+                        "b": {"run": kb.run, "epoch": kb.epoch},
+                        "method": result.method,
+                        "layers": list(result.layers),
+                        "mean": result.mean,
+                        "version": result.version,
+                    }
+                )
+            )
+            return
+        typer.echo(f"NNSTD {ka} -> {kb}  (method {result.method})")
+        typer.echo(f"{'layer':>5}  {'shape':>11}  distance")
+        for k, d in enumerate(result.layers):
+            shape = "x".join(map(str, ckpt_a.layers[k].shape))
+            typer.echo(f"{k:>5}  {shape:>11}  {d!r}")
+        typer.echo(f"{'mean':>5}  {'':>11}  {result.mean!r}")
+
+
+@app.command("matrix")
+def matrix_command(
+    source: Annotated[Path, typer.Argument(help="Folder or .zip/.tar/.tar.gz archive of runs in the reference layout (<run>/epoch_<EEE>/weight_l<K>.npz).")],
+    epoch: Annotated[list[int] | None, typer.Option("--epoch", "-e", help="Compare every pair of runs at this epoch (the paper's Figure 4). Repeat for several epochs.")] = None,
+    run: Annotated[str | None, typer.Option(help="Instead: compare the epochs of this one run with each other.")] = None,
+    consecutive: Annotated[bool, typer.Option(help="With --run: only consecutive epochs.")] = False,
+    layer: Annotated[int, typer.Option(help="Layer L shown: mean NNSTD of layers 0..L, as in Figure 4.")] = 0,
+    method: Annotated[MethodChoice, typer.Option(help=METHOD_HELP)] = MethodChoice.reference,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: every core).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the distances (one row per pair and layer) to this Parquet file.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Save the heatmaps (one panel per epoch, colour range 0..1) to this image (.png/.pdf/.svg).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Pairwise NNSTD table: across runs at given epochs, or along one run."""
+    from topograph.pairwise import across_runs, along_run, compute_pairs
+    from topograph.parquet import distances_table, figure4_matrix, write_table
+    from topograph.plotting import HeatmapPanel, plot_heatmaps
+
+    with _reported():
+        if (epoch is None) == (run is None):
+            raise InputError("choose what to compare: --epoch E (across runs) or --run R (along a run)")
+        if plot is not None and epoch is None:
+            raise InputError("--plot draws the across-run heatmap: use it with --epoch")
+        options = NNSTDOptions(method=method.value)
+        with open_source(str(source)) as src:
+            if epoch is not None:
+                for e in epoch:
+                    have = [r for r in src.runs() if CheckpointKey(r, e) in src]
+                    if len(have) < 2:
+                        raise InputError(f"{source}: fewer than two runs have epoch {e}")
+                pairs = [
+                    p
+                    for e in epoch
+                    for p in across_runs([r for r in src.runs() if CheckpointKey(r, e) in src], e)
+                ]
+            else:
+                assert run is not None
+                pairs = along_run(run, src.epochs(run), consecutive=consecutive)
+                if not pairs:
+                    raise InputError(f"{source}: run {run!r} has fewer than two epochs")
+            n_layers = len(src.load(*pairs[0][0]).layers)
+            if not 0 <= layer < n_layers:
+                raise InputError(
+                    f"--layer {layer} out of range: these networks have layers 0..{n_layers - 1}"
+                )
+            started = time.perf_counter()
+            results = compute_pairs(src, pairs, options, workers=workers, progress=progress)
+            seconds = time.perf_counter() - started
+        table = distances_table(results)
+        if out is not None:
+            write_table(table, out)
+        typer.echo(
+            f"{len(results)} pairs x {n_layers} layers in {seconds:.2f} s "
+            f"(method {results[0].result.method})"
+        )
+        if epoch is not None:
+            panels = []
+            for e in epoch:
+                runs, matrix = figure4_matrix(table, e, layer)
+                _print_matrix(f"epoch {e}, layers 0..{layer}", runs, matrix)
+                panels.append(HeatmapPanel(f"Epoch {e}, layer {layer}", runs, matrix))
+            if plot is not None:
+                plot_heatmaps(panels, plot, suptitle=f"NNSTD across runs (mean of layers 0..{layer})")
+        else:
+            for p in results:
+                typer.echo(f"{p.a} -> {p.b}: {p.result.cumulative(layer):.4f}")
+        if out is not None:
+            typer.echo(f"wrote {out}")
+        if plot is not None:
+            typer.echo(f"wrote {plot}")
+
+
+def _print_matrix(title: str, runs: list[str], matrix: np.ndarray) -> None:
+    from topograph.plotting import short_labels
+
+    labels = short_labels(runs)
+    width = max(6, *(len(s) for s in labels))
+    typer.echo(f"NNSTD {title}")
+    typer.echo(" " * width + " " + " ".join(f"{s:>{width}}" for s in labels))
+    for label, row in zip(labels, matrix, strict=True):
+        typer.echo(f"{label:>{width}} " + " ".join(f"{v:>{width}.3f}" for v in row))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,290 @@
+"""Neural Network Sparse Topology Distance (NNSTD).
+
+Liu, Van der Lee, Yaman, Atashgahi, Ferraro, Sokar, Pechenizkiy, Mocanu:
+"Topological Insights into Sparse Neural Networks", ECML-PKDD 2020.
+
+Two networks with the same layer widths are compared layer by layer on their
+**topology only** (``w != 0``; weights and biases are ignored). Input neurons
+are shared. In layer ``k`` every output neuron ``j`` is the set ``S_j`` of
+input neurons it reads from; neurons ``j`` (network a) and ``l`` (network b)
+are at distance::
+
+    d = (a + b - 2i) / (a + b - i),  a = |S_j|, b = |T_l|, i = |S_j ∩ T_l|
+
+(``d = 0`` when both are empty; ``d = 1 - Jaccard``). The output neurons of b
+are matched to those of a by a minimum-cost assignment; the layer distance is
+the matched cost over ``n_{k+1}``, a number in ``[0, 1]``. Network b's next
+layer is then re-ordered by that matching (hidden neurons are only defined up
+to relabelling) before layer ``k + 1`` is compared. The network distance is
+the mean of the layer distances.
+
+Two methods, always reported with the result:
+
+``reference``
+    Exactly the published code's arithmetic: the dense ``n x n`` cost matrix in
+    float64 in the form above, solved by
+    :func:`scipy.optimize.linear_sum_assignment`. Values equal the published
+    reference bit for bit, matchings included. O(n^2) memory, about O(n^3)
+    time in the worst case.
+``sparse``
+    The same optimum cost as a maximum-weight matching: ``min Σ d = n - max Σ
+    Jaccard``, and only neuron pairs that share an input have non-zero
+    Jaccard, so the assignment is solved on the sparse overlap graph with
+    :func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching` (LAPJVsp).
+    Neurons with no inputs in both networks are paired first (distance 0).
+    Each layer's optimal cost is exact; where several matchings are optimal it
+    may pick another one than ``reference``, so deeper layers (which depend
+    on the previous matching) can differ. Memory grows with the overlap
+    graph's edges, not ``n^2``.
+``auto``
+    ``sparse`` when the widest compared layer has more than
+    :data:`AUTO_SPARSE_ABOVE` output neurons, else ``reference``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+from topograph.errors import InputError
+from topograph.model import Checkpoint
+from topograph.types import FloatArray, Matching, Method, ResolvedMethod
+
+__all__ = [
+    "AUTO_SPARSE_ABOVE",
+    "NNSTD_VERSION",
+    "NNSTDOptions",
+    "NNSTDResult",
+    "layer_distance",
+    "neuron_distance_matrix",
+    "nnstd",
+    "overlap",
+]
+
+#: Bumped whenever a change could alter any stored value.
+NNSTD_VERSION = "1"
+#: ``auto`` switches to ``sparse`` above this many output neurons in a layer.
+#: At 4096 the dense cost matrix is 128 MiB and its assignment takes seconds;
+#: see ``benchmarks/nnstd.py`` for the measured crossover.
+AUTO_SPARSE_ABOVE = 4096
+METHODS: tuple[ResolvedMethod, ...] = ("reference", "sparse")
+
+
+@dataclass(frozen=True)
+class NNSTDOptions:
+    """Options of :func:`nnstd`, passed unchanged through pairwise runs and workers."""
+
+    method: Method = "reference"
+    sparse_above: int = AUTO_SPARSE_ABOVE
+
+    def __post_init__(self) -> None:
+        if self.method not in ("reference", "sparse", "auto"):
+            raise InputError(
+                f"unknown NNSTD method {self.method!r} (use reference, sparse or auto)"
+            )
+
+    def resolve(self, widths: tuple[int, ...]) -> ResolvedMethod:
+        """The method used for networks of these widths."""
+        if self.method == "auto":
+            return "sparse" if max(widths[1:]) > self.sparse_above else "reference"
+        return self.method
+
+
+@dataclass(frozen=True, eq=False)
+class NNSTDResult:
+    """NNSTD between network a and network b, and how it was reached.
+
+    Attributes
+    ----------
+    layers
+        Distance of each layer, in ``[0, 1]``; ``layers[k]`` compares ``W[k]``.
+    mean
+        ``numpy.mean(layers)``: the network distance the reference prints.
+    method
+        ``"reference"`` or ``"sparse"``: the method actually used.
+    matchings
+        Per layer, an int64 array of length ``n_{k+1}``: output neuron ``j`` of
+        network a is matched to output neuron ``matchings[k][j]`` of network b,
+        both in their own files' labels.
+    version
+        :data:`NNSTD_VERSION` of the code that computed it.
+    """
+
+    layers: tuple[float, ...]
+    mean: float
+    method: ResolvedMethod
+    matchings: tuple[Matching, ...] = field(repr=False)
+    version: str = NNSTD_VERSION
+
+    def cumulative(self, layer: int) -> float:
+        """Mean of the distances of layers ``0..layer``: the paper's Figure 4 value."""
+        if not 0 <= layer < len(self.layers):
+            raise InputError(f"layer {layer} out of range 0..{len(self.layers) - 1}")
+        return float(np.mean(self.layers[: layer + 1]))
+
+
+def overlap(a: sp.csr_matrix, b: sp.csr_matrix) -> tuple[sp.csr_matrix, FloatArray, FloatArray]:
+    """Shared inputs of every output-neuron pair, by one sparse product.
+
+    ``a`` and ``b``: 0/1 float64 CSR of shape ``(n_in, n_out)``. Returns the
+    intersection counts ``I = a.T @ b`` (CSR, ``(n_out_a, n_out_b)``) and the
+    in-degrees ``|S_j|`` of a and ``|T_l|`` of b (float64 vectors).
+    """
+    inter = (a.T.tocsr() @ b).tocsr()
+    deg_a = np.diff(a.tocsc().indptr).astype(np.float64)
+    deg_b = np.diff(b.tocsc().indptr).astype(np.float64)
+    return inter, deg_a, deg_b
+
+
+def _pair_distance(s: FloatArray, i: FloatArray) -> FloatArray:
+    """``(s - 2i) / (s - i)`` with ``s = a + b``; 0 where both sets are empty.
+
+    Exactly this form in float64: the reference breaks assignment ties by
+    these values, and ``1 - i / (s - i)`` rounds differently.
+    """
+    num = s - 2.0 * i
+    den = s - i
+    out = np.zeros(np.broadcast(num, den).shape, dtype=np.float64)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def neuron_distance_matrix(a: sp.csr_matrix, b: sp.csr_matrix) -> FloatArray:
+    """The dense ``(n_out, n_out)`` neuron-to-neuron distance matrix of one layer.
+
+    O(n_out^2) memory (8 bytes a cell).
+    """
+    return _dense_cost(*overlap(a, b))
+
+
+def _dense_cost(inter: sp.csr_matrix, deg_a: FloatArray, deg_b: FloatArray) -> FloatArray:
+    """Dense cost matrix, bit-identical to evaluating the formula on every cell.
+
+    Pairs that share no input have ``(s - 0) / (s - 0) = 1.0`` exactly (or 0
+    when both are empty), so only the overlap graph's entries need the
+    formula: one fill plus sparse work instead of five n x n temporaries.
+    """
+    cost = np.ones((deg_a.size, deg_b.size), dtype=np.float64)
+    cost[np.ix_(deg_a == 0, deg_b == 0)] = 0.0
+    coo = inter.tocoo()
+    s = deg_a[coo.row] + deg_b[coo.col]
+    cost[coo.row, coo.col] = _pair_distance(s, coo.data.astype(np.float64))
+    return cost
+
+
+def _matched_cost(
+    inter: sp.csr_matrix, deg_a: FloatArray, deg_b: FloatArray, matching: Matching
+) -> float:
+    """Sum of ``d(j, matching[j])`` over ``j`` in order, summed as the reference sums."""
+    rows = np.arange(matching.size)
+    i = np.asarray(inter[rows, matching], dtype=np.float64).ravel()
+    d = _pair_distance(deg_a + deg_b[matching], i)
+    return float(d.sum())
+
+
+def _assign_reference(
+    inter: sp.csr_matrix, deg_a: FloatArray, deg_b: FloatArray
+) -> tuple[float, Matching]:
+    # O(n^2) memory for the dense cost matrix, roughly O(n^3) time to solve it.
+    cost = _dense_cost(inter, deg_a, deg_b)
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].sum()), cols.astype(np.int64)
+
+
+def _assign_sparse(
+    inter: sp.csr_matrix, deg_a: FloatArray, deg_b: FloatArray
+) -> tuple[float, Matching]:
+    n = deg_a.size
+    matching = np.full(n, -1, dtype=np.int64)
+    taken = np.zeros(n, dtype=bool)
+    # Empty neurons on both sides: distance 0, and pairing them is always
+    # optimal (an empty neuron costs 1 against any non-empty one).
+    empty_a = np.flatnonzero(deg_a == 0)
+    empty_b = np.flatnonzero(deg_b == 0)
+    k = min(empty_a.size, empty_b.size)
+    matching[empty_a[:k]] = empty_b[:k]
+    taken[empty_b[:k]] = True
+    rows = np.flatnonzero(matching < 0)
+    cols = np.flatnonzero(~taken)
+    m = rows.size
+    if m:
+        sub = inter[rows][:, cols].tocoo()
+        s = deg_a[rows][sub.row] + deg_b[cols][sub.col]
+        # Cost 1 + d on overlap edges, 2 on each row's private dummy column:
+        # a row sent to its dummy stands for a pair with no shared input
+        # (d = 1), so minimising the sum minimises the full assignment's cost.
+        # The +1 keeps every weight positive (a stored 0 is not an edge).
+        w = 1.0 + _pair_distance(s, sub.data.astype(np.float64))
+        data = np.concatenate([w, np.full(m, 2.0)])
+        r = np.concatenate([sub.row, np.arange(m)])
+        c = np.concatenate([sub.col, m + np.arange(m)])
+        graph = sp.csr_matrix((data, (r, c)), shape=(m, 2 * m))
+        got_r, got_c = min_weight_full_bipartite_matching(graph)
+        real = got_c < m
+        matching[rows[got_r[real]]] = cols[got_c[real]]
+        taken[cols[got_c[real]]] = True
+        # Rows left on their dummy take the unmatched columns in label order:
+        # every such pair costs 1 at the optimum.
+        left = rows[got_r[~real]]
+        left.sort()
+        matching[left] = np.flatnonzero(~taken)
+    return _matched_cost(inter, deg_a, deg_b, matching), matching
+
+
+_SOLVERS = {"reference": _assign_reference, "sparse": _assign_sparse}
+
+
+def layer_distance(
+    a: sp.csr_matrix, b: sp.csr_matrix, method: ResolvedMethod = "reference"
+) -> tuple[float, Matching]:
+    """Distance of one layer and its matching.
+
+    ``a``, ``b``: 0/1 float64 CSR patterns of shape ``(n_in, n_out)`` whose
+    rows (input neurons) are already aligned. Returns the layer distance in
+    ``[0, 1]`` and the matching (``matching[j]`` = column of ``b`` matched to
+    column ``j`` of ``a``).
+    """
+    inter, deg_a, deg_b = overlap(a, b)
+    cost, matching = _SOLVERS[method](inter, deg_a, deg_b)
+    return cost / a.shape[1], matching
+
+
+def nnstd(a: Checkpoint, b: Checkpoint, options: NNSTDOptions | None = None, **kwargs: object) -> NNSTDResult:
+    """NNSTD from network ``a`` to network ``b``.
+
+    Layer 0 is symmetric in ``a`` and ``b``; deeper layers are not exactly
+    (the matching breaks ties in one direction), so callers name the
+    direction. Options come as an :class:`NNSTDOptions` or as its fields
+    (``method="sparse"``).
+
+    Raises :class:`InputError` when the networks' layer widths differ.
+    """
+    opts = options if options is not None else NNSTDOptions(**kwargs)  # type: ignore[arg-type]
+    if a.widths != b.widths:
+        raise InputError(
+            f"cannot compare {a.key} and {b.key}: layer widths differ "
+            f"({'-'.join(map(str, a.widths))} vs {'-'.join(map(str, b.widths))})"
+        )
+    method = opts.resolve(a.widths)
+    distances: list[float] = []
+    matchings: list[Matching] = []
+    perm: Matching | None = None
+    for k in range(len(a.layers)):
+        pa = a.pattern(k)
+        pb = b.pattern(k)
+        if perm is not None:
+            # Row j of b's layer becomes the row of b's neuron matched to a's j.
+            pb = pb[perm]
+        dist, perm = layer_distance(pa, pb, method)
+        distances.append(dist)
+        matchings.append(perm)
+    return NNSTDResult(
+        layers=tuple(distances),
+        mean=float(np.mean(distances)),
+        method=method,
+        matchings=tuple(matchings),
+    )

@@ -1,0 +1,17 @@
+"""The one error family topograph raises on purpose.
+
+Every message is a single line that names what was wrong and where (file,
+layer, run, epoch), so the CLI can print it as is and exit non-zero.
+"""
+
+
+class TopographError(Exception):
+    """Base of every error topograph raises deliberately."""
+
+
+class InputError(TopographError):
+    """A checkpoint, archive or argument that cannot be used as given.
+
+    Raised at the edge (loaders, the Checkpoint constructor, CLI arguments);
+    inner code trusts what passed this check.
+    """

@@ -14,7 +14,7 @@ import stat
 import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from topograph.errors import InputError
 
@@ -52,7 +52,9 @@ def extract_archive(archive: Path, dest: Path, max_bytes: int = DEFAULT_MAX_BYTE
         elif name.endswith((".tar", ".tar.gz", ".tgz")):
             _extract_tar(archive, dest, max_bytes)
         else:
-            raise InputError(f"{archive}: unknown archive type (expected {', '.join(ARCHIVE_SUFFIXES)})")
+            raise InputError(
+                f"{archive}: unknown archive type (expected {', '.join(ARCHIVE_SUFFIXES)})"
+            )
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
         raise InputError(f"{archive}: corrupt or unreadable archive ({exc})") from None
 
@@ -68,7 +70,9 @@ def _extract_zip(archive: Path, dest: Path, max_bytes: int) -> None:
                 raise InputError(f"{archive}: refusing symbolic link member {info.filename!r}")
             total += info.file_size
         if total > max_bytes:
-            raise InputError(f"{archive}: would unpack to {total} bytes, over the {max_bytes} limit")
+            raise InputError(
+                f"{archive}: would unpack to {total} bytes, over the {max_bytes} limit"
+            )
         for info in infos:
             target = dest / info.filename
             if info.is_dir():
@@ -91,7 +95,9 @@ def _extract_tar(archive: Path, dest: Path, max_bytes: int) -> None:
                 raise InputError(f"{archive}: refusing special member {m.name!r}")
             total += m.size
         if total > max_bytes:
-            raise InputError(f"{archive}: would unpack to {total} bytes, over the {max_bytes} limit")
+            raise InputError(
+                f"{archive}: would unpack to {total} bytes, over the {max_bytes} limit"
+            )
         for m in members:
             target = dest / m.name
             if m.isdir():
@@ -105,7 +111,9 @@ def _extract_tar(archive: Path, dest: Path, max_bytes: int) -> None:
                 _copy_bounded(src, out, m.size, archive, m.name)
 
 
-def _copy_bounded(src: BinaryIO, out: BinaryIO, declared: int, archive: Path, member: str) -> None:
+def _copy_bounded(
+    src: IO[bytes], out: IO[bytes], declared: int, archive: Path, member: str
+) -> None:
     """Copy at most ``declared`` bytes: a member lying about its size is refused."""
     written = 0
     while chunk := src.read(1 << 20):

@@ -35,9 +35,9 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from topograph.loaders.archives import extract_archive, is_archive
 
 from topograph.errors import InputError
-from topograph.loaders.archives import extract_archive, is_archive
 from topograph.model import Checkpoint, CheckpointKey
 
 __all__ = ["ReferenceLayoutSource", "load_checkpoint_dir"]
@@ -106,7 +106,7 @@ def load_checkpoint_dir(
     for k in range(len(files)):
         w, b = _read_layer(files[k], k)
         layers.append(w)
-        biases.append(b)  # type: ignore[arg-type]
+        biases.append(b)
     return Checkpoint(
         run=run,
         epoch=epoch,
@@ -245,9 +245,7 @@ class ReferenceLayoutSource:
         """Read one checkpoint; its accuracy comes from the run's curve when present."""
         key = CheckpointKey(run, int(epoch))
         if key not in self._dirs:
-            raise InputError(
-                f"{self.path}: no checkpoint {key} (runs: {', '.join(self.runs())})"
-            )
+            raise InputError(f"{self.path}: no checkpoint {key} (runs: {', '.join(self.runs())})")
         curve = self.accuracy_curve(run)
         accuracy = float(curve[key.epoch]) if curve is not None and key.epoch < curve.size else None
         return load_checkpoint_dir(self._dirs[key], key.run, key.epoch, accuracy)
@@ -273,5 +271,5 @@ class ReferenceLayoutSource:
         more = " ..." if len(matches) > 6 else ""
         raise InputError(
             f"{self.path}: {len(matches)} checkpoints match ({shown}{more}); "
-            "choose one with --run/--epoch"
+            "name a run and an epoch"
         )

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -37,13 +37,13 @@ app = typer.Typer(
 _STATE = {"debug": False}
 
 
-class MethodChoice(str, Enum):
+class MethodChoice(StrEnum):
     reference = "reference"
     sparse = "sparse"
     auto = "auto"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
 
@@ -78,15 +78,24 @@ METHOD_HELP = (
 
 @app.command("nnstd")
 def nnstd_command(
-    a: Annotated[Path, typer.Argument(help="Checkpoint A: an epoch_<EEE> folder, or a folder/archive of runs (then choose with --run-a/--epoch-a).")],
+    a: Annotated[
+        Path,
+        typer.Argument(
+            help="Checkpoint A: an epoch_<EEE> folder, or a folder/archive of runs (then choose with --run-a/--epoch-a)."
+        ),
+    ],
     b: Annotated[Path, typer.Argument(help="Checkpoint B, like A.")],
     run_a: Annotated[str | None, typer.Option(help="Run of A inside its source.")] = None,
     epoch_a: Annotated[int | None, typer.Option(help="Epoch of A inside its source.")] = None,
     run_b: Annotated[str | None, typer.Option(help="Run of B inside its source.")] = None,
     epoch_b: Annotated[int | None, typer.Option(help="Epoch of B inside its source.")] = None,
-    epoch: Annotated[int | None, typer.Option(help="Epoch for both A and B, unless set apart.")] = None,
+    epoch: Annotated[
+        int | None, typer.Option(help="Epoch for both A and B, unless set apart.")
+    ] = None,
     method: Annotated[MethodChoice, typer.Option(help=METHOD_HELP)] = MethodChoice.reference,
-    output: Annotated[OutputFormat, typer.Option("--format", help="table or one JSON object.")] = OutputFormat.table,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table or one JSON object.")
+    ] = OutputFormat.table,
 ) -> None:
     """NNSTD between two checkpoints: per-layer distances (0 = same topology, 1 = disjoint) and their mean."""
     with _reported():
@@ -122,15 +131,42 @@ def nnstd_command(
 
 @app.command("matrix")
 def matrix_command(
-    source: Annotated[Path, typer.Argument(help="Folder or .zip/.tar/.tar.gz archive of runs in the reference layout (<run>/epoch_<EEE>/weight_l<K>.npz).")],
-    epoch: Annotated[list[int] | None, typer.Option("--epoch", "-e", help="Compare every pair of runs at this epoch (the paper's Figure 4). Repeat for several epochs.")] = None,
-    run: Annotated[str | None, typer.Option(help="Instead: compare the epochs of this one run with each other.")] = None,
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder or .zip/.tar/.tar.gz archive of runs in the reference layout (<run>/epoch_<EEE>/weight_l<K>.npz)."
+        ),
+    ],
+    epoch: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--epoch",
+            "-e",
+            help="Compare every pair of runs at this epoch (the paper's Figure 4). Repeat for several epochs.",
+        ),
+    ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(help="Instead: compare the epochs of this one run with each other."),
+    ] = None,
     consecutive: Annotated[bool, typer.Option(help="With --run: only consecutive epochs.")] = False,
-    layer: Annotated[int, typer.Option(help="Layer L shown: mean NNSTD of layers 0..L, as in Figure 4.")] = 0,
+    layer: Annotated[
+        int, typer.Option(help="Layer L shown: mean NNSTD of layers 0..L, as in Figure 4.")
+    ] = 0,
     method: Annotated[MethodChoice, typer.Option(help=METHOD_HELP)] = MethodChoice.reference,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: every core).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the distances (one row per pair and layer) to this Parquet file.")] = None,
-    plot: Annotated[Path | None, typer.Option(help="Save the heatmaps (one panel per epoch, colour range 0..1) to this image (.png/.pdf/.svg).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: every core).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the distances (one row per pair and layer) to this Parquet file."),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Save the heatmaps (one panel per epoch, colour range 0..1) to this image (.png/.pdf/.svg)."
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Pairwise NNSTD table: across runs at given epochs, or along one run."""
@@ -140,7 +176,9 @@ def matrix_command(
 
     with _reported():
         if (epoch is None) == (run is None):
-            raise InputError("choose what to compare: --epoch E (across runs) or --run R (along a run)")
+            raise InputError(
+                "choose what to compare: --epoch E (across runs) or --run R (along a run)"
+            )
         if plot is not None and epoch is None:
             raise InputError("--plot draws the across-run heatmap: use it with --epoch")
         options = NNSTDOptions(method=method.value)
@@ -182,7 +220,9 @@ def matrix_command(
                 _print_matrix(f"epoch {e}, layers 0..{layer}", runs, matrix)
                 panels.append(HeatmapPanel(f"Epoch {e}, layer {layer}", runs, matrix))
             if plot is not None:
-                plot_heatmaps(panels, plot, suptitle=f"NNSTD across runs (mean of layers 0..{layer})")
+                plot_heatmaps(
+                    panels, plot, suptitle=f"NNSTD across runs (mean of layers 0..{layer})"
+                )
         else:
             for p in results:
                 typer.echo(f"{p.a} -> {p.b}: {p.result.cumulative(layer):.4f}")

@@ -111,9 +111,7 @@ class Checkpoint:
             raise InputError(f"{where}: epoch must be an integer, got {self.epoch!r}")
         if len(self.layers) == 0:
             raise InputError(f"{where}: a checkpoint needs at least one layer")
-        layers = tuple(
-            canonical_layer(w, f"{where} layer {k}") for k, w in enumerate(self.layers)
-        )
+        layers = tuple(canonical_layer(w, f"{where} layer {k}") for k, w in enumerate(self.layers))
         for k in range(1, len(layers)):
             if layers[k - 1].shape[1] != layers[k].shape[0]:
                 raise InputError(
@@ -160,9 +158,7 @@ class Checkpoint:
     def pattern(self, k: int) -> sp.csr_matrix:
         """Layer ``k``'s topology: a float64 0/1 CSR matrix of the same shape."""
         w = self.layers[k]
-        return sp.csr_matrix(
-            (np.ones(w.nnz, dtype=np.float64), w.indices, w.indptr), shape=w.shape
-        )
+        return sp.csr_matrix((np.ones(w.nnz, dtype=np.float64), w.indices, w.indptr), shape=w.shape)
 
     def __repr__(self) -> str:
         shapes = " -> ".join(str(n) for n in self.widths)

@@ -80,7 +80,7 @@ def along_run(run: str, epochs: Sequence[int], consecutive: bool = False) -> lis
     """
     ordered = sorted(set(epochs))
     if consecutive:
-        combos: Iterable[tuple[int, int]] = zip(ordered, ordered[1:], strict=False)
+        combos: Iterable[tuple[int, int]] = itertools.pairwise(ordered)
     else:
         combos = itertools.combinations(ordered, 2)
     return [(CheckpointKey(run, e1), CheckpointKey(run, e2)) for e1, e2 in combos]

@@ -14,8 +14,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 __all__ = ["HeatmapPanel", "plot_heatmaps", "short_labels"]
 
@@ -58,7 +58,9 @@ def plot_heatmaps(panels: Sequence[HeatmapPanel], out: Path, suptitle: str | Non
         ax.set_yticks(ticks, labels=labels, fontsize=8)
         ax.set_title(panel.title, fontsize=10)
     if image is not None:
-        fig.colorbar(image, ax=list(axes[0]), fraction=0.046 / max(1, n) * 2, pad=0.02, label="NNSTD")
+        fig.colorbar(
+            image, ax=list(axes[0]), fraction=0.046 / max(1, n) * 2, pad=0.02, label="NNSTD"
+        )
     if suptitle:
         fig.suptitle(suptitle)
     out = Path(out)

@@ -253,7 +253,9 @@ def layer_distance(
     return cost / a.shape[1], matching
 
 
-def nnstd(a: Checkpoint, b: Checkpoint, options: NNSTDOptions | None = None, **kwargs: object) -> NNSTDResult:
+def nnstd(
+    a: Checkpoint, b: Checkpoint, options: NNSTDOptions | None = None, **kwargs: object
+) -> NNSTDResult:
     """NNSTD from network ``a`` to network ``b``.
 
     Layer 0 is symmetric in ``a`` and ``b``; deeper layers are not exactly

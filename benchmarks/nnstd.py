@@ -6,7 +6,7 @@ Prints three tables:
 
 1. ms per topo pair for both methods (median over every pair of runs at
    epochs 0 and 190), with the per-layer breakdown.
-2. Scaling on synthetic Erdős–Rényi layers at SET's density with
+2. Scaling on synthetic Erdos-Renyi layers at SET's density with
    epsilon = 20 (density = eps (n_in + n_out) / (n_in n_out)): wall time and
    peak resident memory, each (n, method) in a fresh process so peaks do not
    mix. ``reference`` refuses when its dense matrices would exceed the memory
@@ -46,7 +46,7 @@ DENSE_BYTES_PER_CELL = 8 * 3
 
 
 def er_density(n_in: int, n_out: int, epsilon: float = EPSILON) -> float:
-    """SET's Erdős–Rényi initial density."""
+    """SET's Erdos-Renyi initial density."""
     return min(1.0, epsilon * (n_in + n_out) / (n_in * n_out))
 
 
@@ -75,7 +75,10 @@ def per_pair_table(topo: Path) -> None:
             for r1, r2 in itertools.combinations(src.runs(), 2)
         ]
     print(f"\n## ms per topo pair ({len(pairs)} pairs of runs at epochs {epochs}, {topo})")
-    print(f"{'method':>10} {'median':>8} {'p90':>8} " + " ".join(f"{'L' + str(k):>7}" for k in range(4)))
+    print(
+        f"{'method':>10} {'median':>8} {'p90':>8} "
+        + " ".join(f"{'L' + str(k):>7}" for k in range(4))
+    )
     for method in ("reference", "sparse"):
         timed_pair(*pairs[0], method)  # warm-up
         totals, layers = [], []
@@ -95,7 +98,10 @@ def _one_scaling_point(n: int, method: str, budget: int) -> dict[str, object]:
     """Run in a child process: time and peak memory of one layer comparison."""
     if method == "reference" and n * n * DENSE_BYTES_PER_CELL > budget:
         need = n * n * DENSE_BYTES_PER_CELL / 2**30
-        return {"refused": f"dense needs ~{need:.1f} GiB (n^2 x {DENSE_BYTES_PER_CELL} B) > budget {budget / 2**30:.1f} GiB"}
+        return {
+            "refused": f"dense needs ~{need:.1f} GiB (n^2 x {DENSE_BYTES_PER_CELL} B), "
+            f"over the {budget / 2**30:.1f} GiB budget"
+        }
     rng = np.random.default_rng(n)
     density = er_density(n, n)
 
@@ -127,7 +133,9 @@ def scaling_table(sizes: list[int], budget: int, timeout: float) -> None:
         for method in ("reference", "sparse"):
             cmd = [sys.executable, __file__, "--child", f"{n},{method},{budget}"]
             try:
-                out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)
+                out = subprocess.run(
+                    cmd, capture_output=True, text=True, timeout=timeout, check=True
+                )
                 res = json.loads(out.stdout.strip().splitlines()[-1])
             except subprocess.TimeoutExpired:
                 res = {"refused": f"over the {timeout:.0f} s time limit"}
@@ -135,7 +143,9 @@ def scaling_table(sizes: list[int], budget: int, timeout: float) -> None:
                 res = {"refused": f"failed: {exc.stderr.strip().splitlines()[-1]}"}
             dens = f"{er_density(n, n):.4%}"
             if "refused" in res:
-                print(f"{n:>6} {dens:>8} {method:>10} {'-':>9} {'-':>10}  refused: {res['refused']}")
+                print(
+                    f"{n:>6} {dens:>8} {method:>10} {'-':>9} {'-':>10}  refused: {res['refused']}"
+                )
             else:
                 print(
                     f"{n:>6} {dens:>8} {method:>10} {res['seconds']:9.2f} "
@@ -158,10 +168,16 @@ def figure4_wall_time(topo: Path, workers: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--topo", type=Path, default=DEFAULT_TOPO if DEFAULT_TOPO.is_dir() else SAMPLE)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--topo", type=Path, default=DEFAULT_TOPO if DEFAULT_TOPO.is_dir() else SAMPLE
+    )
     parser.add_argument("--sizes", default="784,2048,4096,8192,16384")
-    parser.add_argument("--budget-gib", type=float, default=4.0, help="memory budget of the dense method")
+    parser.add_argument(
+        "--budget-gib", type=float, default=4.0, help="memory budget of the dense method"
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per scaling point")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-scaling", action="store_true")

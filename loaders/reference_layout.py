@@ -35,9 +35,9 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from topograph.loaders.archives import extract_archive, is_archive
 
 from topograph.errors import InputError
+from topograph.loaders.archives import extract_archive, is_archive
 from topograph.model import Checkpoint, CheckpointKey
 
 __all__ = ["ReferenceLayoutSource", "load_checkpoint_dir"]

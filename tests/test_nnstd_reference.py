@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SHARED_TOPO, needs_shared
-from topograph.loaders import open_source
 
 from topograph import Checkpoint, nnstd
+from topograph.loaders import open_source
 
 
 def _check_exact(source: Path, rows: list[dict]) -> None:

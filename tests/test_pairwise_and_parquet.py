@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from topograph.loaders import open_source
 
 from topograph import nnstd
 from topograph.distances.nnstd import NNSTDOptions
+from topograph.loaders import open_source
 from topograph.model import CheckpointKey
 from topograph.pairwise import across_runs, along_run, compute_pairs
 from topograph.parquet import (

@@ -1,0 +1,6 @@
+// One batch of CONNECTS relationships (non-zero weights), as parallel lists
+// of source uid, target uid and weight; endpoints found by the uid constraint.
+UNWIND range(0, size($src) - 1) AS i
+MATCH (a:Neuron {uid: $src[i]})
+MATCH (b:Neuron {uid: $dst[i]})
+CREATE (a)-[:CONNECTS {weight: $w[i]}]->(b)

@@ -1,0 +1,8 @@
+// Count of every node label and relationship type of the schema.
+MATCH (n:Run) RETURN 'Run' AS kind, count(n) AS n
+UNION ALL MATCH (n:Checkpoint) RETURN 'Checkpoint' AS kind, count(n) AS n
+UNION ALL MATCH (n:Layer) RETURN 'Layer' AS kind, count(n) AS n
+UNION ALL MATCH (n:Neuron) RETURN 'Neuron' AS kind, count(n) AS n
+UNION ALL MATCH ()-[r:HAS_CHECKPOINT]->() RETURN 'HAS_CHECKPOINT' AS kind, count(r) AS n
+UNION ALL MATCH ()-[r:HAS_LAYER]->() RETURN 'HAS_LAYER' AS kind, count(r) AS n
+UNION ALL MATCH ()-[r:CONNECTS]->() RETURN 'CONNECTS' AS kind, count(r) AS n

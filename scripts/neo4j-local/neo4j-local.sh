@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# neo4j-local.sh — run a local Neo4j Community server (embedded DBMS + Bolt) without Docker.
+#
+#   neo4j-local.sh start [--port N]   fetch jars (first time only), start in background, wait for Bolt
+#   neo4j-local.sh stop               SIGTERM, wait for a clean shutdown, remove the PID file
+#   neo4j-local.sh status             exit 0 if running, 3 if not
+#
+# Environment:
+#   TOPOGRAPH_CACHE      cache root (default $HOME/.cache/topograph); jars go to
+#                        $TOPOGRAPH_CACHE/neo4j-<version>/lib and are reused
+#   NEO4J_DATA_DIR       database home (data/, logs/, PID and log file);
+#                        default $TOPOGRAPH_CACHE/neo4j-<version>/data
+#   NEO4J_BOLT_PORT      default Bolt port when --port is not given (default 7687)
+#   NEO4J_PASSWORD       if set: auth enabled, initial password of user 'neo4j' (min. 8 chars);
+#                        applied on the first start with a password for that data dir only
+#   NEO4J_HEAP           JVM heap (-Xms/-Xmx), default 1g
+#   NEO4J_PAGECACHE      page cache size, default 512m
+#   NEO4J_START_TIMEOUT  seconds to wait for Bolt (default 120)
+#   NEO4J_STOP_TIMEOUT   seconds to wait for a clean shutdown (default 60)
+#   NEO4J_CONF_FILE      extra Neo4j settings, neo4j.conf format (default: $NEO4J_DATA_DIR/neo4j.conf
+#                        if present), e.g. db.tx_log.preallocate=false to avoid 2x256 MiB of
+#                        preallocated transaction log per data dir
+#   NEO4J_JAVA_OPTS      extra JVM options
+#   NEO4J_MVN_ARGS       extra mvn options for the one-time fetch (e.g. -o, -Dmaven.repo.local=DIR)
+# Requires Java 17 or 21 and, for the first start only, Maven.
+set -euo pipefail
+
+NEO4J_VERSION="5.26.30"   # pinned; must match compose.yml
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE_ROOT="${TOPOGRAPH_CACHE:-$HOME/.cache/topograph}"
+DIST_DIR="$CACHE_ROOT/neo4j-$NEO4J_VERSION"
+LIB_DIR="$DIST_DIR/lib"
+DATA_DIR="${NEO4J_DATA_DIR:-$DIST_DIR/data}"
+PID_FILE="$DATA_DIR/neo4j-local.pid"
+PORT_FILE="$DATA_DIR/neo4j-local.port"
+LOG_FILE="$DATA_DIR/neo4j-local.log"
+HOST="127.0.0.1"
+HEAP="${NEO4J_HEAP:-1g}"
+START_TIMEOUT="${NEO4J_START_TIMEOUT:-120}"
+STOP_TIMEOUT="${NEO4J_STOP_TIMEOUT:-60}"
+if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA="java"; fi
+
+die() { echo "neo4j-local: error: $*" >&2; exit 1; }
+say() { echo "neo4j-local: $*"; }
+
+usage() {
+    echo "usage: $(basename "$0") start [--port N] | stop | status" >&2
+    exit 2
+}
+
+# PID from the PID file if that process is alive and is our launcher; empty otherwise.
+running_pid() {
+    [[ -f "$PID_FILE" ]] || return 0
+    local pid
+    pid="$(cat "$PID_FILE" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    if [[ -r "/proc/$pid/cmdline" ]] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "Launcher"; then
+        return 0   # PID reused by another program
+    fi
+    echo "$pid"
+}
+
+port_open() {   # plain TCP connect
+    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+}
+
+bolt_ready() {  # Bolt handshake: magic 0x6060B017, offer 5.0-5.8 and 4.4; any non-zero answer = ready
+    local resp
+    resp="$(
+        exec 3<>"/dev/tcp/$HOST/$1" || exit 1
+        printf '\x60\x60\xb0\x17\x00\x08\x08\x05\x00\x00\x04\x04\x00\x00\x00\x00\x00\x00\x00\x00' >&3
+        timeout 3 head -c 4 <&3 | od -An -tx1 | tr -d ' \n'
+    )" 2>/dev/null || return 1
+    [[ ${#resp} -eq 8 && "$resp" != "00000000" ]]
+}
+
+check_java() {
+    command -v "$JAVA" >/dev/null 2>&1 || die "java not found (Java 17 or 21 required)"
+    local v
+    v="$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
+    [[ -n "$v" && "$v" -ge 17 ]] || die "Java 17 or 21 required (found: ${v:-unknown})"
+}
+
+fetch_lib() {
+    [[ -f "$LIB_DIR/.complete" ]] && return 0
+    command -v mvn >/dev/null 2>&1 || die "mvn not found; it is needed once to fetch Neo4j $NEO4J_VERSION"
+    mkdir -p "$DIST_DIR"
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"$DIST_DIR/.fetch.lock"
+        flock 9
+        if [[ -f "$LIB_DIR/.complete" ]]; then exec 9>&-; return 0; fi
+    fi
+    say "fetching Neo4j $NEO4J_VERSION jars with mvn into $LIB_DIR (one time)"
+    local tmp="$DIST_DIR/lib.tmp.$$"
+    rm -rf "$tmp"
+    # shellcheck disable=SC2086
+    if ! mvn -B -q -f "$SCRIPT_DIR/pom.xml" ${NEO4J_MVN_ARGS:-} \
+            -Dneo4j.version="$NEO4J_VERSION" -DincludeScope=runtime \
+            -DoutputDirectory="$tmp" dependency:copy-dependencies >"$DIST_DIR/mvn.log" 2>&1; then
+        rm -rf "$tmp"
+        die "mvn could not fetch Neo4j $NEO4J_VERSION (see $DIST_DIR/mvn.log)"
+    fi
+    ls "$tmp"/neo4j-"$NEO4J_VERSION".jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "fetch incomplete (see $DIST_DIR/mvn.log)"; }
+    touch "$tmp/.complete"
+    rm -rf "$LIB_DIR"
+    mv "$tmp" "$LIB_DIR"
+    exec 9>&- 2>/dev/null || true   # release the lock; the server must not inherit it
+}
+
+cmd_start() {
+    local port="${NEO4J_BOLT_PORT:-7687}"
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --port) [[ $# -ge 2 ]] || usage; port="$2"; shift 2 ;;
+            --port=*) port="${1#--port=}"; shift ;;
+            *) usage ;;
+        esac
+    done
+    [[ "$port" =~ ^[0-9]+$ && "$port" -ge 1 && "$port" -le 65535 ]] || die "invalid port: $port"
+
+    local pid
+    pid="$(running_pid)"
+    if [[ -n "$pid" ]]; then
+        say "already running (pid $pid, bolt://$HOST:$(cat "$PORT_FILE" 2>/dev/null || echo '?'), data $DATA_DIR)"
+        exit 0
+    fi
+    rm -f "$PID_FILE" "$PORT_FILE"
+
+    check_java
+    fetch_lib
+    port_open "$port" && die "port $port on $HOST is already in use"
+
+    mkdir -p "$DATA_DIR"
+    local offset
+    echo "=== $(date '+%Y-%m-%d %H:%M:%S') start neo4j $NEO4J_VERSION on $HOST:$port" >>"$LOG_FILE"
+    offset=$(( $(wc -c <"$LOG_FILE") + 1 ))
+
+    # shellcheck disable=SC2086
+    nohup "$JAVA" -Xms"$HEAP" -Xmx"$HEAP" \
+        -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow -XX:+DisableExplicitGC \
+        -XX:+UnlockExperimentalVMOptions -XX:+TrustFinalNonStaticFields \
+        --add-opens=java.base/java.nio=ALL-UNNAMED \
+        --add-opens=java.base/java.io=ALL-UNNAMED \
+        --add-opens=java.base/sun.nio.ch=ALL-UNNAMED \
+        -Djdk.nio.maxCachedBufferSize=1024 -Dio.netty.tryReflectionSetAccessible=true \
+        -Dlog4j2.disable.jmx=true -Dfile.encoding=UTF-8 \
+        ${NEO4J_JAVA_OPTS:-} \
+        -cp "$LIB_DIR/*" "$SCRIPT_DIR/Launcher.java" --home "$DATA_DIR" --port "$port" --address "$HOST" \
+        </dev/null >>"$LOG_FILE" 2>&1 &
+    pid=$!
+    echo "$pid" >"$PID_FILE"
+    echo "$port" >"$PORT_FILE"
+
+    local deadline=$(( SECONDS + START_TIMEOUT ))
+    while :; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            rm -f "$PID_FILE" "$PORT_FILE"
+            local why
+            why="$(tail -c +"$offset" "$LOG_FILE" | grep -m1 -E 'ERROR|Exception' | cut -c1-200 || true)"
+            die "server exited during startup${why:+: $why} (log: $LOG_FILE)"
+        fi
+        if tail -c +"$offset" "$LOG_FILE" | grep -q '^\[neo4j-local\] READY' && bolt_ready "$port"; then
+            say "started (pid $pid, bolt://$HOST:$port, auth $([[ -n "${NEO4J_PASSWORD:-}" ]] && echo on || echo off), data $DATA_DIR, log $LOG_FILE)"
+            exit 0
+        fi
+        if (( SECONDS >= deadline )); then
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+            kill -KILL "$pid" 2>/dev/null || true
+            rm -f "$PID_FILE" "$PORT_FILE"
+            die "Bolt did not come up on $HOST:$port within ${START_TIMEOUT}s (log: $LOG_FILE)"
+        fi
+        sleep 0.5
+    done
+}
+
+cmd_stop() {
+    local pid
+    pid="$(running_pid)"
+    if [[ -z "$pid" ]]; then
+        rm -f "$PID_FILE" "$PORT_FILE"
+        say "not running"
+        exit 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$(( SECONDS + STOP_TIMEOUT ))
+    while kill -0 "$pid" 2>/dev/null; do
+        if (( SECONDS >= deadline )); then
+            kill -KILL "$pid" 2>/dev/null || true
+            rm -f "$PID_FILE" "$PORT_FILE"
+            die "pid $pid did not stop within ${STOP_TIMEOUT}s; killed (store will recover on next start)"
+        fi
+        sleep 0.3
+    done
+    rm -f "$PID_FILE" "$PORT_FILE"
+    say "stopped (pid $pid)"
+}
+
+cmd_status() {
+    local pid port
+    pid="$(running_pid)"
+    if [[ -z "$pid" ]]; then
+        say "not running (data $DATA_DIR)"
+        exit 3
+    fi
+    port="$(cat "$PORT_FILE" 2>/dev/null || echo 7687)"
+    if bolt_ready "$port"; then
+        say "running (pid $pid, bolt://$HOST:$port, data $DATA_DIR)"
+    else
+        say "process $pid alive but Bolt on $HOST:$port not answering (log: $LOG_FILE)"
+        exit 1
+    fi
+}
+
+[[ $# -ge 1 ]] || usage
+sub="$1"; shift
+case "$sub" in
+    start) cmd_start "$@" ;;
+    stop) [[ $# -eq 0 ]] || usage; cmd_stop ;;
+    status) [[ $# -eq 0 ]] || usage; cmd_status ;;
+    *) usage ;;
+esac

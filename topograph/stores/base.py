@@ -1,0 +1,195 @@
+"""The one store interface; the rest of topograph never knows which store it talks to.
+
+Two adapters implement it: :class:`~topograph.stores.neo4j.Neo4jStore` (a
+real Neo4j server over Bolt) and :class:`~topograph.stores.embedded.EmbeddedStore`
+(LadybugDB, on disk, no server). Both hold the same graph model (see
+``cypher/schema``) and run the shared queries under ``cypher/`` unchanged.
+
+The write contract, relied on by :func:`topograph.ingest.ingest`:
+
+* :meth:`GraphStore.write_checkpoints` stores whole checkpoints; a checkpoint
+  is visible as ``complete = true`` only once every neuron and edge of it is
+  stored (a crash leaves at most ``complete = false`` debris, which
+  :meth:`GraphStore.delete_checkpoint` removes).
+* Checkpoint numbers (``cid``) come from :meth:`GraphStore.stored` and are
+  never reused while the checkpoint exists.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+import topograph.cypher as cypher
+from topograph.errors import InputError
+from topograph.model import Checkpoint, CheckpointKey
+from topograph.stores.rows import CheckpointRows, checkpoint_from_edges, checkpoint_id
+
+__all__ = ["GraphStore", "QueryResult", "StoreStatus", "StoredCheckpoint"]
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """What the store knows of one checkpoint before reading its graph."""
+
+    id: str
+    run: str
+    epoch: int
+    hash: str
+    complete: bool
+    cid: int
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of a query: column names and one tuple per row (plain Python values)."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """Counts per node label and relationship type; epochs per run (complete checkpoints)."""
+
+    counts: dict[str, int]
+    runs: dict[str, list[int]] = field(default_factory=dict)
+    incomplete: list[str] = field(default_factory=list)
+
+
+def plain(value: Any) -> Any:
+    """Driver values as plain Python: Decimal sums become int (or float)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+class GraphStore(ABC):
+    """A graph database holding topograph's graph model."""
+
+    #: ``"neo4j"`` or ``"embedded"``.
+    kind: str = ""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- to implement -----------------------------------------------------
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where this store is, safe to print (never a password)."""
+
+    @abstractmethod
+    def ensure_schema(self) -> None:
+        """Create constraints, indexes and tables when missing (idempotent)."""
+
+    @abstractmethod
+    def query(
+        self, text: str, params: dict[str, Any] | None = None, write: bool = False
+    ) -> QueryResult:
+        """Run Cypher with parameters; refuses writes unless ``write``."""
+
+    @abstractmethod
+    def write_checkpoints(self, batch: Sequence[CheckpointRows]) -> None:
+        """Store whole checkpoints (none of them may exist yet); see the module contract."""
+
+    @abstractmethod
+    def delete_checkpoint(self, ckpt_id: str) -> None:
+        """Remove a checkpoint and everything of it (debris of a crashed ingest)."""
+
+    # -- shared, in terms of the above --------------------------------------
+    def named(
+        self, name: str, params: dict[str, Any] | None = None, write: bool = False
+    ) -> QueryResult:
+        """Run the query stored as ``cypher/<name>.cypher``."""
+        return self.query(cypher.load(name), params or {}, write=write)
+
+    def stored(self) -> dict[str, StoredCheckpoint]:
+        """Every checkpoint node by id, complete or not."""
+        out = {}
+        for r in self.named("checkpoints").dicts():
+            out[r["id"]] = StoredCheckpoint(
+                id=r["id"],
+                run=r["run"],
+                epoch=int(r["epoch"]),
+                hash=r["hash"],
+                complete=bool(r["complete"]),
+                cid=int(r["cid"]),
+            )
+        return out
+
+    def status(self) -> StoreStatus:
+        counts = {r["kind"]: int(plain(r["n"])) for r in self.named("status").dicts()}
+        runs: dict[str, list[int]] = {}
+        incomplete = []
+        for ck in self.stored().values():
+            if ck.complete:
+                runs.setdefault(ck.run, []).append(ck.epoch)
+            else:
+                incomplete.append(ck.id)
+        return StoreStatus(
+            counts=counts,
+            runs={r: sorted(e) for r, e in sorted(runs.items())},
+            incomplete=sorted(incomplete),
+        )
+
+    def load_checkpoint(self, run: str, epoch: int) -> Checkpoint:
+        """Read one complete checkpoint back as the in-memory model.
+
+        Returns exactly the stored pattern, float32 weights and biases.
+        """
+        ckpt = checkpoint_id(CheckpointKey(run, epoch))
+        meta = self.named("checkpoint", {"ckpt": ckpt}).dicts()
+        if not meta:
+            raise InputError(f"{self.describe()}: no checkpoint {ckpt}")
+        if not meta[0]["complete"]:
+            raise InputError(f"{self.describe()}: checkpoint {ckpt} is incomplete (re-run ingest)")
+        widths = (int(meta[0]["n_in"]), *(int(m["n_out"]) for m in meta))
+        edges = self.named("checkpoint_edges", {"ckpt": ckpt}).dicts()
+        cols = edges[0] if edges else {"layer": [], "src": [], "dst": [], "weight": []}
+        layer = np.asarray(cols["layer"], dtype=np.int64)
+        src = np.asarray(cols["src"], dtype=np.int64)
+        dst = np.asarray(cols["dst"], dtype=np.int64)
+        # Stored from float32 (Neo4j keeps it as float64): the cast is exact.
+        weight = np.asarray(cols["weight"], dtype=np.float64).astype(np.float32)
+        biases: list[np.ndarray | None] = [None] * (len(widths) - 1)
+        for b in self.named("checkpoint_biases", {"ckpt": ckpt}).rows:
+            pos, idx, value = int(b[0]), int(b[1]), float(b[2])
+            if pos == 0:
+                continue
+            if biases[pos - 1] is None:
+                biases[pos - 1] = np.zeros(widths[pos], dtype=np.float64)
+            biases[pos - 1][idx] = value  # type: ignore[index]
+        return checkpoint_from_edges(
+            run=run,
+            epoch=int(epoch),
+            widths=widths,
+            layer=layer,
+            src_idx=src,
+            dst_idx=dst,
+            weight=weight,
+            biases=tuple(biases),
+            accuracy=meta[0]["accuracy"],
+            source=meta[0]["source"] or "",
+        )

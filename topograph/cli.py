@@ -232,6 +232,199 @@ def matrix_command(
             typer.echo(f"wrote {plot}")
 
 
+DB_HELP = (
+    "Graph store: bolt://, neo4j://, neo4j+s:// URI of a Neo4j server, or the path of the "
+    "embedded database file. Default: $TOPOGRAPH_DB, else ./topograph.lbdb. Credentials come "
+    "from the URI or NEO4J_USER/NEO4J_PASSWORD and are never printed."
+)
+
+
+class QueryFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Folders or .zip/.tar/.tar.gz archives of checkpoints (<run>/epoch_<EEE>/weight_l<K>.npz)."
+        ),
+    ],
+    run: Annotated[
+        str | None,
+        typer.Option(
+            help="Store the checkpoints under this run name (a source must hold a single run)."
+        ),
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+    keep_going: Annotated[
+        bool, typer.Option(help="Skip a bad checkpoint (reported) instead of stopping.")
+    ] = False,
+    batch_edges: Annotated[int, typer.Option(help="Edges buffered per bulk write.")] = 2_000_000,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Store checkpoints as graphs: neurons are nodes, non-zero weights CONNECTS edges.
+
+    Idempotent (a checkpoint stored with the same content hash is skipped) and
+    atomic per checkpoint; after an interruption, run the same command again.
+    """
+    from topograph.ingest import ingest
+    from topograph.stores import open_store
+
+    with _reported():
+        with open_store(db) as store:
+            report = ingest(
+                store,
+                [str(p) for p in paths],
+                run=run,
+                keep_going=keep_going,
+                progress=progress,
+                batch_edges=batch_edges,
+            )
+            where = store.describe()
+        for ident, message in report.failed:
+            typer.echo(f"skipped bad checkpoint {ident}: {message}", err=True)
+        typer.echo(
+            f"{where}: {len(report.stored)} checkpoints stored, {len(report.skipped)} already there"
+            f"{f', {len(report.repaired)} repaired' if report.repaired else ''}"
+            f"{f', {len(report.failed)} failed' if report.failed else ''}; "
+            f"{report.neurons} neurons, {report.edges} edges in {report.seconds:.2f} s "
+            f"({report.edges_per_second:,.0f} edges/s)"
+        )
+        if report.failed:
+            raise typer.Exit(1)
+
+
+db_app = typer.Typer(help="Inspect the graph store.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("status")
+def db_status_command(
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table or JSON.")
+    ] = OutputFormat.table,
+) -> None:
+    """Counts per node label and relationship type; runs and their epochs."""
+    from topograph.stores import open_store
+
+    with _reported():
+        with open_store(db, read_only=True) as store:
+            status = store.status()
+            where = store.describe()
+        if output is OutputFormat.json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "db": where,
+                        "counts": status.counts,
+                        "runs": status.runs,
+                        "incomplete": status.incomplete,
+                    }
+                )
+            )
+            return
+        typer.echo(f"store: {where}")
+        for kind, n in status.counts.items():
+            typer.echo(f"  {kind:<16} {n:>12,}")
+        typer.echo(f"runs: {len(status.runs)}")
+        for run_name, epochs in status.runs.items():
+            typer.echo(f"  {run_name}: epochs {', '.join(map(str, epochs))}")
+        if status.incomplete:
+            typer.echo(f"incomplete (re-run ingest): {', '.join(status.incomplete)}")
+
+
+def _parse_params(items: list[str]) -> dict[str, object]:
+    params: dict[str, object] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"--param expects NAME=VALUE, got {item!r}")
+        try:
+            params[name] = json.loads(raw)  # numbers, lists, true/false, "quoted"
+        except json.JSONDecodeError:
+            params[name] = raw
+    return params
+
+
+@app.command("query")
+def query_command(
+    name: Annotated[
+        str | None, typer.Argument(help="A named query from cypher/queries (see --list).")
+    ] = None,
+    cypher_text: Annotated[
+        str | None, typer.Option("--cypher", help="Cypher text to run instead of a named query.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="Query parameter NAME=VALUE (JSON values: 3, 0.5, [1,2], true; else a string). Repeatable.",
+        ),
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Allow the query to change the store.")
+    ] = False,
+    output: Annotated[
+        QueryFormat, typer.Option("--format", help="table, json (one object per row) or csv.")
+    ] = QueryFormat.table,
+    list_queries: Annotated[
+        bool, typer.Option("--list", help="List the named queries and exit.")
+    ] = False,
+) -> None:
+    """Run Cypher against the store and print the rows (read-only unless --write)."""
+    from topograph.queries import named_queries, query_text
+    from topograph.stores import open_store
+
+    with _reported():
+        if list_queries:
+            for q in named_queries():
+                typer.echo(f"{q.name:<28} {q.summary}")
+            return
+        if (name is None) == (cypher_text is None):
+            raise InputError("give a query NAME or --cypher TEXT (see --list)")
+        text = cypher_text if cypher_text is not None else query_text(str(name))
+        params = _parse_params(param or [])
+        with open_store(db, read_only=not write) as store:
+            result = store.query(text, params, write=write)
+        _print_rows(result.columns, result.rows, output)
+
+
+def _print_rows(columns: list[str], rows: list[tuple[object, ...]], output: QueryFormat) -> None:
+    if output is QueryFormat.json:
+        for r in rows:
+            typer.echo(json.dumps(dict(zip(columns, r, strict=True)), default=str))
+        return
+    if output is QueryFormat.csv:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        typer.echo(buf.getvalue(), nl=False)
+        return
+    cells: list[list[str]] = [[_cell(v) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(columns)]
+    typer.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for line in cells:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+    typer.echo(f"({len(rows)} rows)")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return "null" if value is None else str(value)
+
+
 def _print_matrix(title: str, runs: list[str], matrix: np.ndarray) -> None:
     from topograph.plotting import short_labels
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import SHARED_TOPO, needs_shared
 
 from topograph import Checkpoint, InputError
 from topograph.loaders import open_source
+
+from conftest import SHARED_TOPO, needs_shared
 
 
 def test_discovers_runs_epochs_and_accuracy(sample_dir: Path) -> None:

@@ -8,12 +8,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import random_checkpoint
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topograph import Checkpoint, InputError, nnstd
 from topograph.distances.nnstd import NNSTDOptions, layer_distance
+
+from conftest import random_checkpoint
 
 METHODS = ["reference", "sparse"]
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_TOPO, needs_shared
 
 from topograph import Checkpoint, nnstd
 from topograph.loaders import open_source
+
+from conftest import SHARED_TOPO, needs_shared
 
 
 def _check_exact(source: Path, rows: list[dict]) -> None:

@@ -98,6 +98,13 @@ class EmbeddedStore(GraphStore):
         except RuntimeError as exc:
             raise EmbeddedStoreError(f"{self.path}: {_first_line(exc)}") from None
 
+    def _rollback(self) -> None:
+        """Roll back the open transaction; a failed statement may have ended it already."""
+        try:
+            self._conn.execute("ROLLBACK")
+        except RuntimeError:
+            pass
+
     def ensure_schema(self) -> None:
         if self.read_only:
             return
@@ -118,7 +125,7 @@ class EmbeddedStore(GraphStore):
             rows = [tuple(plain(v) for v in row) for row in result.get_all()]
             self._exec("COMMIT")
         except BaseException:
-            self._exec("ROLLBACK")
+            self._rollback()
             raise
         return QueryResult(columns, rows)
 
@@ -154,7 +161,7 @@ class EmbeddedStore(GraphStore):
                 self._exec(stmt, {name: tables[name]})
             self._exec("COMMIT")
         except BaseException:
-            self._exec("ROLLBACK")
+            self._rollback()
             raise
 
     def delete_checkpoint(self, ckpt_id: str) -> None:
@@ -164,7 +171,7 @@ class EmbeddedStore(GraphStore):
                 self._exec(stmt, {"ckpt": ckpt_id})
             self._exec("COMMIT")
         except BaseException:
-            self._exec("ROLLBACK")
+            self._rollback()
             raise
 
 

@@ -1,0 +1,238 @@
+"""Both graph stores against the real databases: round trip, idempotence, crash recovery, bad input.
+
+The Neo4j half needs a real server: ``.ci/run`` starts one with
+``scripts/neo4j-local/neo4j-local.sh`` and exports ``TOPOGRAPH_TEST_NEO4J``
+(its Bolt URI). Without it these tests skip locally and fail in CI. The
+server is wiped before each test: point the variable only at a scratch server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from topograph import InputError, TopographError, nnstd
+from topograph.ingest import ingest
+from topograph.loaders import open_source
+from topograph.stores import GraphStore, open_store
+
+from conftest import SHARED_TOPO
+
+NEO4J_URI = os.environ.get("TOPOGRAPH_TEST_NEO4J")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+SAMPLE_COUNTS = {
+    "Run": 3,
+    "Checkpoint": 9,
+    "Layer": 36,
+    "Neuron": 9 * (784 * 4 + 10),
+    "HAS_CHECKPOINT": 9,
+    "HAS_LAYER": 36,
+    "CONNECTS": 164_600,
+}
+
+
+def _wipe_neo4j(uri: str) -> None:
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(uri) as driver, driver.session() as session:
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS"
+        ).consume()
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri() -> str:
+    if not NEO4J_URI:
+        if IN_CI:
+            pytest.fail("CI must run the Neo4j tests: TOPOGRAPH_TEST_NEO4J is not set")
+        pytest.skip("no test Neo4j server (set TOPOGRAPH_TEST_NEO4J, see .ci/run)")
+    return NEO4J_URI
+
+
+@pytest.fixture(params=["embedded", "neo4j"])
+def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "embedded":
+        yield str(tmp_path / "graph.lbdb")
+        return
+    uri = request.getfixturevalue("neo4j_uri")
+    _wipe_neo4j(uri)
+    try:
+        yield uri
+    finally:
+        _wipe_neo4j(uri)
+
+
+@pytest.fixture()
+def store(store_uri: str) -> Iterator[GraphStore]:
+    with open_store(store_uri) as s:
+        yield s
+
+
+def test_round_trip_is_exact(
+    store: GraphStore, sample_dir: Path, reference_rows: list[dict]
+) -> None:
+    report = ingest(store, [str(sample_dir)])
+    assert len(report.stored) == 9 and report.edges == 164_600
+    with open_source(str(sample_dir)) as src:
+        for key in src.keys():
+            original = src.load(*key)
+            back = store.load_checkpoint(*key)
+            assert back.content_hash == original.content_hash  # pattern, float32 weights, biases
+            assert back.accuracy == original.accuracy
+            for w0, w1 in zip(original.layers, back.layers, strict=True):
+                assert w1.dtype == np.float32
+                assert (w0 != w1).nnz == 0
+    for row in reference_rows:
+        got = nnstd(store.load_checkpoint(*row["a"]), store.load_checkpoint(*row["b"]))
+        assert list(got.layers) == row["layers"] and got.mean == row["mean"]
+
+
+def test_ingest_is_idempotent_with_exact_counts(store: GraphStore, sample_dir: Path) -> None:
+    ingest(store, [str(sample_dir)])
+    assert store.status().counts == SAMPLE_COUNTS
+    again = ingest(store, [str(sample_dir)])
+    assert again.stored == [] and len(again.skipped) == 9
+    status = store.status()
+    assert status.counts == SAMPLE_COUNTS
+    assert status.runs == {r: [0, 10, 190] for r in ("e5_s0_w0", "e5_s0_w1", "e5_s0_w9")}
+
+
+def test_changed_content_is_refused_and_renaming_stores_it(
+    store: GraphStore, sample_dir: Path, tmp_path: Path
+) -> None:
+    ingest(store, [str(sample_dir / "e5_s0_w0")])
+    changed = tmp_path / "e5_s0_w0"
+    shutil.copytree(sample_dir / "e5_s0_w0", changed)
+    f = changed / "epoch_010" / "weight_l0.npz"
+    m = sp.load_npz(f).tocsr()
+    m.data[0] *= 2
+    sp.save_npz(f, m)
+    with pytest.raises(InputError, match="e5_s0_w0@10 is already stored with different content"):
+        ingest(store, [str(changed)])
+    report = ingest(store, [str(changed)], run="w0-retrained")
+    assert len(report.stored) == 3
+    assert store.status().counts["Checkpoint"] == 6
+
+
+def test_bad_checkpoint_stores_nothing_of_it(
+    store: GraphStore, sample_dir: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "runs"
+    shutil.copytree(sample_dir / "e5_s0_w1", src / "e5_s0_w1")
+    bad = src / "e5_s0_w1" / "epoch_010" / "weight_l2.npz"
+    m = sp.load_npz(bad).tocsr()
+    m.data[5] = np.nan
+    sp.save_npz(bad, m)
+    with pytest.raises(InputError, match=r"epoch_010 layer 2: 1 weight\(s\) are NaN"):
+        ingest(store, [str(src)])
+    stored = store.stored()
+    assert "e5_s0_w1@10" not in stored
+    assert all(c.complete for c in stored.values())
+    report = ingest(store, [str(src)], keep_going=True)
+    assert [ident for ident, _ in report.failed] == ["e5_s0_w1@10"]
+    assert sorted(c for c in store.stored()) == ["e5_s0_w1@0", "e5_s0_w1@190"]
+    assert store.status().counts["Neuron"] == 2 * 3146
+
+
+def test_queries_are_read_only_unless_asked(store: GraphStore, sample_dir: Path) -> None:
+    ingest(store, [str(sample_dir / "e5_s0_w9")])
+    write = "MATCH (c:Checkpoint {id: 'e5_s0_w9@10'}) SET c.accuracy = 0.5"
+    with pytest.raises(TopographError):
+        store.query(write)
+    assert store.load_checkpoint("e5_s0_w9", 10).accuracy != 0.5
+    store.query(write, write=True)
+    rows = store.query("MATCH (c:Checkpoint {id: 'e5_s0_w9@10'}) RETURN c.accuracy AS acc").rows
+    assert rows == [(0.5,)]
+
+
+def _complete_count(uri: str) -> int:
+    """Complete checkpoints, read the way another process would."""
+    try:
+        with open_store(uri, read_only=True) as s:
+            return sum(c.complete for c in s.stored().values())
+    except TopographError:
+        return 0
+
+
+def test_kill_9_mid_ingest_then_rerun_equals_clean(
+    store_uri: str, sample_dir: Path, tmp_path: Path
+) -> None:
+    source = SHARED_TOPO if SHARED_TOPO.is_dir() else sample_dir
+    total = 90 if source == SHARED_TOPO else 9
+    cmd = [
+        sys.executable, "-m", "topograph", "ingest", str(source),
+        "--db", store_uri, "--batch-edges", "1", "--no-progress",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _complete_count(store_uri) >= 1:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "ingest finished before it could be killed"
+    with open_store(store_uri, read_only=True) as s:
+        partial = s.status()
+        stored = s.stored()
+    complete = [c for c in stored.values() if c.complete]
+    assert len(complete) < total
+    # What is visible as complete is whole: its edges are all there.
+    with open_source(str(source)) as src:
+        whole = sum(src.load(c.run, c.epoch).nnz for c in complete)
+    if store_uri.endswith(".lbdb"):
+        # One transaction per batch: nothing of an unfinished one survives.
+        assert partial.incomplete == []
+        assert partial.counts["CONNECTS"] == whole
+    else:
+        assert partial.counts["CONNECTS"] >= whole
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    with open_store(store_uri, read_only=True) as s:
+        after = s.status()
+    with open_store(str(tmp_path / "clean.lbdb")) as clean:
+        ingest(clean, [str(source)])
+        expected = clean.status()
+    assert after.counts == expected.counts
+    assert after.runs == expected.runs and after.incomplete == []
+
+
+def test_unreachable_database_one_line_error_without_secret() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "topograph",
+            "db",
+            "status",
+            "--db",
+            "bolt://neo4j:s3cretpassword@127.0.0.1:9",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: bolt://127.0.0.1:9: cannot reach Neo4j")
+    assert "s3cretpassword" not in proc.stderr + proc.stdout
+
+
+def test_embedded_path_errors(tmp_path: Path) -> None:
+    with pytest.raises(TopographError, match="no database here"):
+        open_store(str(tmp_path / "missing.lbdb"), read_only=True)
+    with pytest.raises(TopographError, match="is a folder"):
+        open_store(str(tmp_path))

@@ -44,6 +44,7 @@ class StoredCheckpoint:
     hash: str
     complete: bool
     cid: int
+    edges: int
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class GraphStore(ABC):
                 hash=r["hash"],
                 complete=bool(r["complete"]),
                 cid=int(r["cid"]),
+                edges=int(r["edges"]),
             )
         return out
 

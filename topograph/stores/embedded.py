@@ -5,7 +5,8 @@ writes use ``COPY ... FROM`` an Arrow table, and a whole batch of checkpoints
 goes into one COPY per table inside one transaction: each COPY has a fixed
 cost of a fraction of a second, so batching is what makes ingest fast, and
 the transaction keeps every checkpoint of the batch all-or-nothing (a crash
-rolls the batch back when the database is next opened).
+rolls the batch back when the database is next opened). The batch's
+checkpoints are flagged complete only after that commit.
 
 Only one process may open the file for writing; several may open it
 read-only at once (workers do).
@@ -76,7 +77,15 @@ class EmbeddedStore(GraphStore):
         if self.path.is_dir():
             raise EmbeddedStoreError(f"{self.path}: is a folder; the embedded store is one file")
         try:
-            self._db = ladybug.Database(str(self.path), read_only=read_only)
+            try:
+                self._db = ladybug.Database(str(self.path), read_only=read_only)
+            except RuntimeError as exc:
+                if not (read_only and "recovery is pending" in str(exc)):
+                    raise
+                # A writer was killed: one read-write open replays its log (and
+                # fails, as it should, while another writer holds the file).
+                ladybug.Database(str(self.path)).close()
+                self._db = ladybug.Database(str(self.path), read_only=True)
             self._conn = ladybug.Connection(self._db)
         except RuntimeError as exc:
             raise EmbeddedStoreError(f"{self.path}: cannot open ({_first_line(exc)})") from None
@@ -135,7 +144,7 @@ class EmbeddedStore(GraphStore):
         if self.read_only:
             raise EmbeddedStoreError(f"{self.path}: opened read-only; cannot write")
         checkpoints = pa.Table.from_pylist(
-            [{**r.checkpoint, "complete": True} for r in batch], schema=_CHECKPOINT_SCHEMA
+            [{**r.checkpoint, "complete": False} for r in batch], schema=_CHECKPOINT_SCHEMA
         )
         layers = pa.Table.from_pylist(
             [lay for r in batch for lay in r.layers], schema=_LAYER_SCHEMA
@@ -153,9 +162,12 @@ class EmbeddedStore(GraphStore):
             "has_layer": has_layer,
             "connects": edges,
         }
+        # Three steps, in this order, because COPY data is made durable by the
+        # checkpoint at COMMIT while Cypher writes are replayed from the WAL:
+        # a transaction mixing both can come back torn after a kill -9.
+        self._exec(cypher.load("embedded/merge_runs"), {"runs": runs})
         self._exec("BEGIN TRANSACTION")
         try:
-            self._exec(cypher.load("embedded/merge_runs"), {"runs": runs})
             for stmt in cypher.statements("embedded/copy_batch"):
                 name = stmt.rsplit("$", 1)[1]
                 self._exec(stmt, {name: tables[name]})
@@ -163,6 +175,8 @@ class EmbeddedStore(GraphStore):
         except BaseException:
             self._rollback()
             raise
+        ids = [str(r.checkpoint["id"]) for r in batch]
+        self._exec(cypher.load("embedded/complete_checkpoints"), {"ids": ids})
 
     def delete_checkpoint(self, ckpt_id: str) -> None:
         self._exec("BEGIN TRANSACTION")

@@ -60,6 +60,7 @@ __all__ = [
     "NNSTDOptions",
     "NNSTDResult",
     "layer_distance",
+    "matched_layer",
     "neuron_distance_matrix",
     "nnstd",
     "overlap",
@@ -110,6 +111,9 @@ class NNSTDResult:
         Per layer, an int64 array of length ``n_{k+1}``: output neuron ``j`` of
         network a is matched to output neuron ``matchings[k][j]`` of network b,
         both in their own files' labels.
+    costs
+        Per layer, float64 array: ``costs[k][j]`` is the distance between
+        neuron ``j`` of a and its match (0 = same inputs, 1 = none shared).
     version
         :data:`NNSTD_VERSION` of the code that computed it.
     """
@@ -118,6 +122,7 @@ class NNSTDResult:
     mean: float
     method: ResolvedMethod
     matchings: tuple[Matching, ...] = field(repr=False)
+    costs: tuple[FloatArray, ...] = field(repr=False, default=())
     version: str = NNSTD_VERSION
 
     def cumulative(self, layer: int) -> float:
@@ -176,28 +181,27 @@ def _dense_cost(inter: sp.csr_matrix, deg_a: FloatArray, deg_b: FloatArray) -> F
     return cost
 
 
-def _matched_cost(
+def _matched_costs(
     inter: sp.csr_matrix, deg_a: FloatArray, deg_b: FloatArray, matching: Matching
-) -> float:
-    """Sum of ``d(j, matching[j])`` over ``j`` in order, summed as the reference sums."""
+) -> FloatArray:
+    """``d(j, matching[j])`` for every ``j``, in order."""
     rows = np.arange(matching.size)
     i = np.asarray(inter[rows, matching], dtype=np.float64).ravel()
-    d = _pair_distance(deg_a + deg_b[matching], i)
-    return float(d.sum())
+    return _pair_distance(deg_a + deg_b[matching], i)
 
 
 def _assign_reference(
     inter: sp.csr_matrix, deg_a: FloatArray, deg_b: FloatArray
-) -> tuple[float, Matching]:
+) -> tuple[FloatArray, Matching]:
     # O(n^2) memory for the dense cost matrix, roughly O(n^3) time to solve it.
     cost = _dense_cost(inter, deg_a, deg_b)
     rows, cols = linear_sum_assignment(cost)
-    return float(cost[rows, cols].sum()), cols.astype(np.int64)
+    return cost[rows, cols], cols.astype(np.int64)
 
 
 def _assign_sparse(
     inter: sp.csr_matrix, deg_a: FloatArray, deg_b: FloatArray
-) -> tuple[float, Matching]:
+) -> tuple[FloatArray, Matching]:
     n = deg_a.size
     matching = np.full(n, -1, dtype=np.int64)
     taken = np.zeros(n, dtype=bool)
@@ -232,25 +236,35 @@ def _assign_sparse(
         left = rows[got_r[~real]]
         left.sort()
         matching[left] = np.flatnonzero(~taken)
-    return _matched_cost(inter, deg_a, deg_b, matching), matching
+    return _matched_costs(inter, deg_a, deg_b, matching), matching
 
 
 _SOLVERS = {"reference": _assign_reference, "sparse": _assign_sparse}
 
 
-def layer_distance(
+def matched_layer(
     a: sp.csr_matrix, b: sp.csr_matrix, method: ResolvedMethod = "reference"
-) -> tuple[float, Matching]:
-    """Distance of one layer and its matching.
+) -> tuple[float, Matching, FloatArray]:
+    """Distance of one layer, its matching and each matched pair's distance.
 
     ``a``, ``b``: 0/1 float64 CSR patterns of shape ``(n_in, n_out)`` whose
     rows (input neurons) are already aligned. Returns the layer distance in
-    ``[0, 1]`` and the matching (``matching[j]`` = column of ``b`` matched to
-    column ``j`` of ``a``).
+    ``[0, 1]``, the matching (``matching[j]`` = column of ``b`` matched to
+    column ``j`` of ``a``) and ``costs[j] = d(j, matching[j])``. The layer
+    distance is ``costs.sum() / n_out``, summed in row order as the reference
+    sums.
     """
     inter, deg_a, deg_b = overlap(a, b)
-    cost, matching = _SOLVERS[method](inter, deg_a, deg_b)
-    return cost / a.shape[1], matching
+    costs, matching = _SOLVERS[method](inter, deg_a, deg_b)
+    return float(costs.sum()) / a.shape[1], matching, costs
+
+
+def layer_distance(
+    a: sp.csr_matrix, b: sp.csr_matrix, method: ResolvedMethod = "reference"
+) -> tuple[float, Matching]:
+    """Distance of one layer and its matching (see :func:`matched_layer`)."""
+    distance, matching, _ = matched_layer(a, b, method)
+    return distance, matching
 
 
 def nnstd(
@@ -274,6 +288,7 @@ def nnstd(
     method = opts.resolve(a.widths)
     distances: list[float] = []
     matchings: list[Matching] = []
+    costs: list[FloatArray] = []
     perm: Matching | None = None
     for k in range(len(a.layers)):
         pa = a.pattern(k)
@@ -281,12 +296,14 @@ def nnstd(
         if perm is not None:
             # Row j of b's layer becomes the row of b's neuron matched to a's j.
             pb = pb[perm]
-        dist, perm = layer_distance(pa, pb, method)
+        dist, perm, cost = matched_layer(pa, pb, method)
         distances.append(dist)
         matchings.append(perm)
+        costs.append(cost)
     return NNSTDResult(
         layers=tuple(distances),
         mean=float(np.mean(distances)),
         method=method,
         matchings=tuple(matchings),
+        costs=tuple(costs),
     )

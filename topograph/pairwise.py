@@ -5,28 +5,21 @@ run (every epoch against every other, or consecutive epochs only). Direction
 is fixed so stored results never depend on scheduling: network ``a`` is the
 run that sorts first (across runs) or the earlier epoch (along a run).
 
-Workers receive a picklable *provider* (anything with ``load(run, epoch) ->
-Checkpoint``, e.g. a loader source), load what they need themselves and keep
-a small per-process cache, so each checkpoint crosses no process boundary and
-is read at most once per worker. NNSTD is deterministic, so the number of
-workers never changes a value (tested).
+Workers receive a picklable *provider* (a loader source, or a graph store
+through :class:`topograph.workers.StoreProvider`), load what they need
+themselves and keep a per-process cache (:mod:`topograph.workers`). NNSTD is
+deterministic, so the number of workers never changes a value (tested).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
-
-from tqdm import tqdm
 
 from topograph.distances.nnstd import NNSTDOptions, NNSTDResult, nnstd
-from topograph.errors import InputError
-from topograph.model import Checkpoint, CheckpointKey
+from topograph.model import CheckpointKey
+from topograph.workers import CheckpointProvider, cached_checkpoint, default_workers, run_tasks
 
 __all__ = [
     "CheckpointProvider",
@@ -35,15 +28,10 @@ __all__ = [
     "along_run",
     "compute_pairs",
     "default_workers",
+    "nnstd_task",
 ]
 
 Pair = tuple[CheckpointKey, CheckpointKey]
-
-
-class CheckpointProvider(Protocol):
-    """Where workers read checkpoints from; must pickle to worker processes."""
-
-    def load(self, run: str, epoch: int) -> Checkpoint: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,14 +41,6 @@ class PairDistance:
     a: CheckpointKey
     b: CheckpointKey
     result: NNSTDResult
-
-
-def default_workers() -> int:
-    """Cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def across_runs(runs: Sequence[str], epoch: int) -> list[Pair]:
@@ -86,39 +66,12 @@ def along_run(run: str, epochs: Sequence[int], consecutive: bool = False) -> lis
     return [(CheckpointKey(run, e1), CheckpointKey(run, e2)) for e1, e2 in combos]
 
 
-class _CachedLoader:
-    """A provider plus an LRU cache of the checkpoints it returned."""
-
-    def __init__(self, provider: CheckpointProvider, size: int = 64) -> None:
-        self.provider = provider
-        self.size = size
-        self._cache: OrderedDict[CheckpointKey, Checkpoint] = OrderedDict()
-
-    def get(self, key: CheckpointKey) -> Checkpoint:
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        ckpt = self.provider.load(key.run, key.epoch)
-        self._cache[key] = ckpt
-        if len(self._cache) > self.size:
-            self._cache.popitem(last=False)
-        return ckpt
-
-
-_WORKER: dict[str, object] = {}
-
-
-def _init_worker(provider: CheckpointProvider, options: NNSTDOptions) -> None:
-    _WORKER["loader"] = _CachedLoader(provider)
-    _WORKER["options"] = options
-
-
-def _run_pair(pair: Pair) -> PairDistance:
-    loader = _WORKER["loader"]
-    options = _WORKER["options"]
-    assert isinstance(loader, _CachedLoader) and isinstance(options, NNSTDOptions)
+def nnstd_task(provider: CheckpointProvider, pair: Pair, options: NNSTDOptions) -> PairDistance:
+    """One pair's NNSTD, on a worker (checkpoints through the worker's cache)."""
     a, b = pair
-    return PairDistance(a, b, nnstd(loader.get(a), loader.get(b), options))
+    return PairDistance(
+        a, b, nnstd(cached_checkpoint(provider, a), cached_checkpoint(provider, b), options)
+    )
 
 
 def compute_pairs(
@@ -127,41 +80,24 @@ def compute_pairs(
     options: NNSTDOptions | None = None,
     workers: int | None = None,
     progress: bool = False,
+    scheduler: str | None = None,
     on_result: Callable[[PairDistance], None] | None = None,
 ) -> list[PairDistance]:
-    """NNSTD for every pair, in the order given.
+    """NNSTD for every pair, in the order given (see :func:`topograph.workers.run_tasks`).
 
-    ``workers``: processes to use (default: every core); 1 computes in this
-    process. ``progress`` shows a progress bar on stderr. Pairs are handed
-    out in chunks in the given order, so pairs that share a checkpoint tend
-    to land on the same worker and hit its cache.
+    ``workers``: processes (default: every core); 1 computes in this process.
+    ``scheduler``: a Dask scheduler address to run on instead. Pairs are
+    handed out in chunks in the given order, so pairs that share a checkpoint
+    tend to land on the same worker and hit its cache.
     """
-    opts = options or NNSTDOptions()
-    n_workers = default_workers() if workers is None else workers
-    if n_workers < 1:
-        raise InputError(f"--workers must be at least 1, got {n_workers}")
-    results: list[PairDistance] = []
-    bar = tqdm(total=len(pairs), disable=not progress, unit="pair", desc="NNSTD")
-    try:
-        if n_workers == 1 or len(pairs) <= 1:
-            _init_worker(provider, opts)
-            stream: Iterable[PairDistance] = map(_run_pair, pairs)
-            for res in stream:
-                results.append(res)
-                bar.update()
-                if on_result:
-                    on_result(res)
-        else:
-            chunk = max(1, min(16, len(pairs) // (4 * n_workers)))
-            with ProcessPoolExecutor(
-                max_workers=n_workers, initializer=_init_worker, initargs=(provider, opts)
-            ) as pool:
-                for res in pool.map(_run_pair, pairs, chunksize=chunk):
-                    results.append(res)
-                    bar.update()
-                    if on_result:
-                        on_result(res)
-    finally:
-        bar.close()
-        _WORKER.clear()
-    return results
+    return run_tasks(
+        nnstd_task,
+        provider,
+        list(pairs),
+        options or NNSTDOptions(),
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        desc="NNSTD",
+        on_result=on_result,
+    )

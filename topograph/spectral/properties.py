@@ -37,8 +37,8 @@ from topograph.model import Checkpoint
 
 __all__ = [
     "DENSE_MAX_NODES",
-    "SpectralProperties",
     "Solver",
+    "SpectralProperties",
     "layer_spectrum",
     "network_spectrum",
     "spectrum_of_adjacency",
@@ -109,7 +109,7 @@ def _top_two(adj: sp.csr_matrix, solver: Solver) -> tuple[float, float]:
     """The two largest adjacency eigenvalues λ1 >= λ2."""
     n = adj.shape[0]
     if n < 2:
-        return (0.0, 0.0) if n == 0 else (0.0, 0.0)
+        return 0.0, 0.0
     if solver == "dense" or (solver == "auto" and n <= DENSE_MAX_NODES) or n < 4:
         vals = np.linalg.eigvalsh(adj.toarray().astype(np.float64))
         return float(vals[-1]), float(vals[-2])
@@ -123,11 +123,14 @@ def _top_two_singular(b: sp.csr_matrix, solver: Solver) -> tuple[float, float]:
     if min(b.shape) == 0:
         return 0.0, 0.0
     if min(b.shape) < 2:
-        s = float(np.sqrt((b.multiply(b)).sum()))
-        return s, 0.0
-    if solver == "dense" or (solver == "auto" and sum(b.shape) <= DENSE_MAX_NODES) or min(b.shape) < 4:
-        s = np.linalg.svd(b.toarray(), compute_uv=False)
-        return float(s[0]), float(s[1])
+        return float(np.sqrt((b.multiply(b)).sum())), 0.0
+    if (
+        solver == "dense"
+        or (solver == "auto" and sum(b.shape) <= DENSE_MAX_NODES)
+        or min(b.shape) < 4
+    ):
+        sv = np.linalg.svd(b.toarray(), compute_uv=False)
+        return float(sv[0]), float(sv[1])
     # eigenvalues of the smaller Gram matrix are σ^2
     gram = (b.T @ b) if b.shape[1] <= b.shape[0] else (b @ b.T)
     vals = spla.eigsh(gram.astype(np.float64), k=2, which="LA", return_eigenvectors=False, tol=0)
@@ -184,7 +187,9 @@ def spectrum_of_adjacency(
         max_degree=int(degree.max()) if n else 0,
         mean_in_degree=float(in_degree.mean()) if n_out else 0.0,
         max_in_degree=int(in_degree.max()) if n_out else 0,
-        solver="dense" if solver == "dense" or (solver == "auto" and n <= DENSE_MAX_NODES) else "sparse",
+        solver="dense"
+        if solver == "dense" or (solver == "auto" and n <= DENSE_MAX_NODES)
+        else "sparse",
     )
 
 
@@ -192,7 +197,9 @@ def layer_spectrum(ck: Checkpoint, k: int, solver: Solver = "auto") -> SpectralP
     """Properties of layer ``k``'s bipartite graph (pattern of ``W[k]``)."""
     b = ck.pattern(k)
     n_in, n_out = b.shape
-    adj = sp.bmat([[sp.csr_matrix((n_in, n_in)), b], [b.T, sp.csr_matrix((n_out, n_out))]], format="csr")
+    adj = sp.bmat(
+        [[sp.csr_matrix((n_in, n_in)), b], [b.T, sp.csr_matrix((n_out, n_out))]], format="csr"
+    )
     return spectrum_of_adjacency(adj, n_in, n_out, solver, biadjacency=b)
 
 

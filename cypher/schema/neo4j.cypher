@@ -7,3 +7,4 @@ CREATE CONSTRAINT neuron_uid IF NOT EXISTS FOR (n:Neuron) REQUIRE n.uid IS UNIQU
 CREATE INDEX checkpoint_run_epoch IF NOT EXISTS FOR (c:Checkpoint) ON (c.run, c.epoch);
 CREATE INDEX layer_ckpt IF NOT EXISTS FOR (l:Layer) ON (l.ckpt);
 CREATE INDEX neuron_ckpt_layer IF NOT EXISTS FOR (n:Neuron) ON (n.ckpt, n.layer);
+CREATE INDEX nnstd_method IF NOT EXISTS FOR ()-[r:NNSTD]-() ON (r.method);

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 import topograph.cypher as cypher
 from topograph.errors import InputError
@@ -44,6 +45,7 @@ class StoredCheckpoint:
     hash: str
     complete: bool
     cid: int
+    neurons: int
     edges: int
 
 
@@ -119,6 +121,10 @@ class GraphStore(ABC):
     def delete_checkpoint(self, ckpt_id: str) -> None:
         """Remove a checkpoint and everything of it (debris of a crashed ingest)."""
 
+    @abstractmethod
+    def _create_matches(self, matches: pa.Table) -> None:
+        """Bulk-create MATCHES from a table (src uid, dst uid, layer, distance, method, version)."""
+
     # -- shared, in terms of the above --------------------------------------
     def named(
         self, name: str, params: dict[str, Any] | None = None, write: bool = False
@@ -137,6 +143,7 @@ class GraphStore(ABC):
                 hash=r["hash"],
                 complete=bool(r["complete"]),
                 cid=int(r["cid"]),
+                neurons=int(r["neurons"]),
                 edges=int(r["edges"]),
             )
         return out
@@ -155,6 +162,34 @@ class GraphStore(ABC):
             runs={r: sorted(e) for r, e in sorted(runs.items())},
             incomplete=sorted(incomplete),
         )
+
+    # -- results written back by the workers --------------------------------
+    def write_relationships(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        """MERGE result relationships: ``kind`` is ``nnstd``, ``next`` or ``evolves``."""
+        if rows:
+            self.named(f"write_{kind}", {"rows": rows}, write=True)
+
+    def write_spectra(self, layers: list[dict[str, Any]], networks: list[dict[str, Any]]) -> None:
+        """Spectral properties onto Layer nodes, then onto Checkpoint nodes (the "done" mark)."""
+        if layers:
+            self.named("write_layer_spectra", {"rows": layers}, write=True)
+        if networks:
+            self.named("write_network_spectra", {"rows": networks}, write=True)
+
+    def write_matches(self, pairs: list[tuple[str, str, str]], matches: pa.Table) -> None:
+        """Replace the MATCHES of each ``(a, b, method)`` pair with ``matches``' rows."""
+        for a, b, method in pairs:
+            self.named("delete_matches", {"a": a, "b": b, "method": method}, write=True)
+        if matches.num_rows:
+            self._create_matches(matches)
+
+    def existing_results(self) -> set[tuple[str, str, str, str]]:
+        """``(kind, a, b, method)`` of every stored NNSTD and NEXT relationship."""
+        return {(r[0], r[1], r[2], r[3]) for r in self.named("existing_results").rows}
+
+    def spectra_done(self) -> set[str]:
+        """Ids of checkpoints whose spectral properties are stored."""
+        return {r[0] for r in self.named("spectra_done").rows}
 
     def load_checkpoint(self, run: str, epoch: int) -> Checkpoint:
         """Read one complete checkpoint back as the in-memory model.

@@ -178,6 +178,9 @@ class EmbeddedStore(GraphStore):
         ids = [str(r.checkpoint["id"]) for r in batch]
         self._exec(cypher.load("embedded/complete_checkpoints"), {"ids": ids})
 
+    def _create_matches(self, matches: pa.Table) -> None:
+        self._exec(cypher.load("embedded/copy_matches"), {"matches": matches})
+
     def delete_checkpoint(self, ckpt_id: str) -> None:
         self._exec("BEGIN TRANSACTION")
         try:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
+import pyarrow as pa
 
 import topograph.cypher as cypher
 from topograph.errors import TopographError
@@ -214,6 +215,22 @@ class Neo4jStore(GraphStore):
             except Exception:
                 pass
             raise
+
+    def _create_matches(self, matches: pa.Table) -> None:
+        text = cypher.load("neo4j/create_matches")
+        cols = {name: matches.column(name).to_pylist() for name in matches.column_names}
+        step = 50_000
+        with self._session(write=True) as session:
+            for s in range(0, matches.num_rows, step):
+                params = {
+                    "src": cols["src"][s : s + step],
+                    "dst": cols["dst"][s : s + step],
+                    "layer": cols["layer"][s : s + step],
+                    "distance": cols["distance"][s : s + step],
+                    "method": cols["method"][s : s + step],
+                    "version": cols["version"][s : s + step],
+                }
+                session.execute_write(lambda tx, p=params: tx.run(text, p).consume())
 
     def delete_checkpoint(self, ckpt_id: str) -> None:
         with self._session(write=True) as session:

@@ -1,0 +1,7 @@
+// Results already stored, so analyze computes only what is missing:
+// one row per NNSTD or NEXT relationship (kind, a, b, method).
+MATCH (a:Checkpoint)-[d:NNSTD]->(b:Checkpoint)
+RETURN 'NNSTD' AS kind, a.id AS a, b.id AS b, d.method AS method
+UNION ALL
+MATCH (a:Checkpoint)-[n:NEXT]->(b:Checkpoint)
+RETURN 'NEXT' AS kind, a.id AS a, b.id AS b, n.method AS method

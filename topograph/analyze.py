@@ -121,7 +121,9 @@ def analyze(
     method = plan.options.method
     provider = StoreProvider(uri)
 
-    def missing(kind: str, pairs: list[tuple[CheckpointKey, CheckpointKey]]) -> list[Any]:
+    def missing(
+        stage: str, kind: str, pairs: list[tuple[CheckpointKey, CheckpointKey]]
+    ) -> list[Any]:
         # "auto" resolves per network width, so either stored method counts.
         methods = ("reference", "sparse") if method == "auto" else (method,)
         todo = [
@@ -129,7 +131,7 @@ def analyze(
             for a, b in pairs
             if not any((kind, checkpoint_id(a), checkpoint_id(b), m) in existing for m in methods)
         ]
-        report.skipped[kind.lower()] = report.skipped.get(kind.lower(), 0) + len(pairs) - len(todo)
+        report.skipped[stage] = report.skipped.get(stage, 0) + len(pairs) - len(todo)
         return todo
 
     # 1. across runs
@@ -139,7 +141,7 @@ def analyze(
         for e in plan.across_epochs:
             runs = sorted({k.run for k in by_key if k.epoch == e})
             pairs += across_runs(runs, e)
-        todo = missing("NNSTD", pairs)
+        todo = missing("across runs", "NNSTD", pairs)
         writer = _ResultWriter(store, by_key, matches=plan.matches_across)
         compute_pairs(provider, todo, plan.options, workers=workers, scheduler=scheduler,
                       progress=progress, on_result=writer.add)  # fmt: skip
@@ -161,8 +163,8 @@ def analyze(
             from_first += [
                 (CheckpointKey(run, epochs[0]), CheckpointKey(run, e)) for e in epochs[2:]
             ]
-        todo_next = missing("NEXT", consecutive)
-        todo_first = missing("NNSTD", from_first)
+        todo_next = missing("along runs", "NEXT", consecutive)
+        todo_first = missing("along runs", "NNSTD", from_first)
         writer = _ResultWriter(store, by_key, matches=True, lineage=True)
         compute_pairs(provider, todo_next, plan.options, workers=workers, scheduler=scheduler,
                       progress=progress, on_result=writer.add)  # fmt: skip

@@ -425,6 +425,177 @@ def _cell(value: object) -> str:
     return "null" if value is None else str(value)
 
 
+@app.command("analyze")
+def analyze_command(
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+    epoch: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--epoch", "-e", help="Across runs: every pair of runs at this epoch. Repeatable."
+        ),
+    ] = None,
+    run: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--run",
+            "-r",
+            help="Along this run: consecutive epochs (NEXT, EVOLVES, MATCHES) and each epoch against the first. Repeatable.",
+        ),
+    ] = None,
+    spectral: Annotated[
+        bool, typer.Option("--spectral", help="Spectral properties of every layer and network.")
+    ] = False,
+    matches_across: Annotated[
+        bool, typer.Option(help="Also store MATCHES for the across-run pairs.")
+    ] = False,
+    method: Annotated[MethodChoice, typer.Option(help=METHOD_HELP)] = MethodChoice.reference,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: every core).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run on a Dask cluster instead: its scheduler address, tcp://host:port."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Recompute results already stored (they are replaced).")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
+) -> None:
+    """Compute NNSTD and spectral properties from the store and write them back as relationships.
+
+    With no selection, the default plan: across runs at every epoch, along every
+    run, spectral properties of everything. Only missing results are computed.
+    """
+    from topograph.analyze import AnalysisPlan, analyze, default_plan
+    from topograph.stores import open_store, resolve_uri
+
+    with _reported():
+        options = NNSTDOptions(method=method.value)
+        uri = resolve_uri(db)
+        with open_store(uri) as store:
+            if epoch or run or spectral:
+                plan = AnalysisPlan(
+                    across_epochs=tuple(epoch or ()),
+                    along_runs=tuple(run or ()),
+                    spectral=spectral,
+                    matches_across=matches_across,
+                    force=force,
+                    options=options,
+                )
+            else:
+                plan = default_plan(store, options=options, force=force)
+            report = analyze(
+                store, uri, plan, workers=workers, scheduler=scheduler, progress=progress
+            )
+            where = store.describe()
+        typer.echo(f"{where}: analysis done")
+        for stage, seconds in report.stage_seconds.items():
+            typer.echo(
+                f"  {stage:<12} {report.computed.get(stage, 0):>5} computed "
+                f"{report.skipped.get(stage, 0):>5} already stored {seconds:8.2f} s"
+            )
+        total = sum(report.stage_seconds.values())
+        typer.echo(
+            f"  {'total':<12} {sum(report.computed.values()):>5} computed "
+            f"{sum(report.skipped.values()):>5} already stored {total:8.2f} s"
+        )
+
+
+class TableChoice(StrEnum):
+    distances = "distances"
+    spectral = "spectral"
+    checkpoints = "checkpoints"
+
+
+@app.command("export")
+def export_command(
+    table: Annotated[
+        TableChoice,
+        typer.Argument(
+            help="distances (one row per pair and layer), spectral (per layer and network) or checkpoints."
+        ),
+    ],
+    out: Annotated[Path, typer.Argument(help="Parquet file to write (a folder when partitioned).")],
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+    partition: Annotated[
+        bool | None,
+        typer.Option(
+            "--partition/--no-partition",
+            help="Partition by run (default: when over a million rows).",
+        ),
+    ] = None,
+) -> None:
+    """Write a stored result table to Parquet, with its typed, documented schema."""
+    from topograph.parquet import PARTITION_ROWS, TABLES, table_from_store, write_table
+    from topograph.stores import open_store
+
+    with _reported():
+        with open_store(db, read_only=True) as store:
+            data = table_from_store(store, table.value)
+        split = partition if partition is not None else data.num_rows > PARTITION_ROWS
+        write_table(data, out, partition_by=TABLES[table.value][2] if split else None)
+        typer.echo(
+            f"wrote {data.num_rows} rows of {table.value} to {out}{' (partitioned by run)' if split else ''}"
+        )
+
+
+plot_app = typer.Typer(help="Figures from stored results.", no_args_is_help=True)
+app.add_typer(plot_app, name="plot")
+
+
+@plot_app.command("heatmap")
+def plot_heatmap_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Image to write (.png/.pdf/.svg).")],
+    epoch: Annotated[
+        list[int], typer.Option("--epoch", "-e", help="Epoch of a panel. Repeatable.")
+    ],
+    layer: Annotated[
+        int, typer.Option(help="Layer L: mean NNSTD of layers 0..L, as in Figure 4.")
+    ] = 0,
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+) -> None:
+    """Figure 4 from stored results: NNSTD between every pair of runs, one panel per epoch."""
+    from topograph.parquet import figure4_matrix, table_from_store
+    from topograph.plotting import HeatmapPanel, plot_heatmaps
+    from topograph.stores import open_store
+
+    with _reported():
+        with open_store(db, read_only=True) as store:
+            table = table_from_store(store, "distances")
+        panels = []
+        for e in epoch:
+            runs, matrix = figure4_matrix(table, e, layer)
+            panels.append(HeatmapPanel(f"Epoch {e}, layer {layer}", runs, matrix))
+        plot_heatmaps(panels, out, suptitle=f"NNSTD across runs (mean of layers 0..{layer})")
+        typer.echo(f"wrote {out}")
+
+
+@plot_app.command("evolution")
+def plot_evolution_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Image to write (.png/.pdf/.svg).")],
+    layer: Annotated[
+        int | None, typer.Option(help="Plot this layer's distance instead of the network mean.")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+) -> None:
+    """NNSTD to the first epoch and test accuracy against epoch, one line per run."""
+    from topograph.parquet import table_from_store
+    from topograph.plotting import evolution_curves, plot_evolution
+    from topograph.stores import open_store
+
+    with _reported():
+        with open_store(db, read_only=True) as store:
+            curves = evolution_curves(
+                table_from_store(store, "distances"), table_from_store(store, "checkpoints"), layer
+            )
+        if not any(len(c.distances) > 1 for c in curves):
+            raise InputError("no distances to the first epoch stored; run topograph analyze first")
+        plot_evolution(
+            curves, out, layer_note=f"layer {layer}" if layer is not None else "mean of layers"
+        )
+        typer.echo(f"wrote {out}")
+
+
 def _print_matrix(title: str, runs: list[str], matrix: np.ndarray) -> None:
     from topograph.plotting import short_labels
 

@@ -1,5 +1,11 @@
 """Typed, documented Parquet tables of topograph results.
 
+Three tables, each with its schema below (column descriptions travel in the
+Parquet field metadata): ``distances``, ``spectral``, ``checkpoints``. The
+store-backed builders (:func:`table_from_store`) read what ``topograph
+analyze`` wrote; :func:`distances_table` builds the same distances table
+straight from computed pairs.
+
 ``distances`` schema, one row per checkpoint pair and layer:
 
 =========  =======  ==========================================================
@@ -32,8 +38,19 @@ import pyarrow.parquet as pq
 from topograph.distances.nnstd import NNSTD_VERSION
 from topograph.errors import InputError
 from topograph.pairwise import PairDistance
+from topograph.stores.base import GraphStore
 
-__all__ = ["DISTANCES_SCHEMA", "distances_table", "figure4_matrix", "read_distances", "write_table"]
+__all__ = [
+    "CHECKPOINTS_SCHEMA",
+    "DISTANCES_SCHEMA",
+    "SPECTRAL_SCHEMA",
+    "TABLES",
+    "distances_table",
+    "figure4_matrix",
+    "read_distances",
+    "table_from_store",
+    "write_table",
+]
 
 
 def _field(name: str, type_: pa.DataType, doc: str) -> pa.Field:
@@ -51,6 +68,60 @@ DISTANCES_SCHEMA = pa.schema(
         _field("method", pa.string(), "assignment method: reference or sparse"),
     ],
     metadata={"topograph.table": "distances", "topograph.nnstd_version": NNSTD_VERSION},
+)
+
+
+_SPECTRAL_FIELDS = [
+    ("components", pa.int64(), "connected components (isolated neurons count)"),
+    (
+        "algebraic_connectivity",
+        pa.float64(),
+        "second-smallest Laplacian eigenvalue; 0 if disconnected",
+    ),
+    ("lcc_size", pa.int64(), "nodes of the largest connected component"),
+    ("lcc_algebraic_connectivity", pa.float64(), "algebraic connectivity of the largest component"),
+    ("lambda1", pa.float64(), "largest adjacency eigenvalue"),
+    ("lambda2", pa.float64(), "second-largest adjacency eigenvalue"),
+    ("spectral_gap", pa.float64(), "lambda1 - lambda2"),
+    ("isolated_in", pa.int64(), "input-side neurons without an edge"),
+    ("isolated_out", pa.int64(), "output-side neurons without an edge"),
+    ("mean_degree", pa.float64(), "mean node degree"),
+    ("max_degree", pa.int64(), "largest node degree"),
+    ("mean_in_degree", pa.float64(), "mean fan-in of output-side neurons"),
+    ("max_in_degree", pa.int64(), "largest fan-in of an output-side neuron"),
+    ("spectral_solver", pa.string(), "dense (numpy.linalg) or sparse (ARPACK)"),
+]
+
+SPECTRAL_SCHEMA = pa.schema(
+    [
+        _field("run", pa.string(), "training run"),
+        _field("epoch", pa.int64(), "epoch of the checkpoint"),
+        _field("scope", pa.string(), "layer (one layer's bipartite graph) or network (all layers)"),
+        _field("layer", pa.int32(), "layer index k for scope=layer; -1 for scope=network"),
+        _field("nodes", pa.int64(), "nodes of the graph (neurons)"),
+        _field("edges", pa.int64(), "edges of the graph (non-zero weights)"),
+        *(_field(n, t, d) for n, t, d in _SPECTRAL_FIELDS),
+    ],
+    metadata={"topograph.table": "spectral"},
+)
+
+CHECKPOINTS_SCHEMA = pa.schema(
+    [
+        _field("run", pa.string(), "training run"),
+        _field("epoch", pa.int64(), "epoch"),
+        _field("hash", pa.string(), "SHA-256 of the canonical layers and biases"),
+        pa.field(
+            "accuracy",
+            pa.float64(),
+            nullable=True,
+            metadata={"description": "test accuracy when the run records it"},
+        ),
+        _field("source", pa.string(), "where the checkpoint was read from"),
+        _field("n_layers", pa.int32(), "number of layers"),
+        _field("neurons", pa.int64(), "neurons over all positions"),
+        _field("edges", pa.int64(), "non-zero weights over all layers"),
+    ],
+    metadata={"topograph.table": "checkpoints"},
 )
 
 
@@ -126,3 +197,51 @@ def figure4_matrix(table: pa.Table, epoch: int, layer: int) -> tuple[list[str], 
         value = float(np.mean([layers[k] for k in range(layer + 1)]))
         matrix[i, j] = matrix[j, i] = value
     return runs, matrix
+
+
+def _distances_from_store(store: GraphStore) -> pa.Table:
+    cols: dict[str, list[object]] = {f.name: [] for f in DISTANCES_SCHEMA}
+    for r in store.named("export_distances").dicts():
+        for k, d in enumerate(r["layers"]):
+            cols["run_a"].append(r["run_a"])
+            cols["epoch_a"].append(r["epoch_a"])
+            cols["run_b"].append(r["run_b"])
+            cols["epoch_b"].append(r["epoch_b"])
+            cols["layer"].append(k)
+            cols["distance"].append(float(d))
+            cols["method"].append(r["method"])
+    return pa.Table.from_pydict(cols, schema=DISTANCES_SCHEMA)
+
+
+def _spectral_from_store(store: GraphStore) -> pa.Table:
+    rows: list[dict[str, object]] = []
+    for r in store.named("export_layer_spectra").dicts():
+        rows.append({**r, "scope": "layer", "nodes": r["n_in"] + r["n_out"], "edges": r["nnz"]})
+    for r in store.named("export_network_spectra").dicts():
+        rows.append({**r, "scope": "network", "layer": -1})
+    rows.sort(key=lambda r: (r["run"], r["epoch"], r["scope"] == "network", r["layer"]))
+    names = SPECTRAL_SCHEMA.names
+    return pa.Table.from_pylist([{n: r[n] for n in names} for r in rows], schema=SPECTRAL_SCHEMA)
+
+
+def _checkpoints_from_store(store: GraphStore) -> pa.Table:
+    return pa.Table.from_pylist(
+        store.named("export_checkpoints").dicts(), schema=CHECKPOINTS_SCHEMA
+    )
+
+
+#: Table name -> (schema, builder from a store, partition column when large).
+TABLES = {
+    "distances": (DISTANCES_SCHEMA, _distances_from_store, "run_a"),
+    "spectral": (SPECTRAL_SCHEMA, _spectral_from_store, "run"),
+    "checkpoints": (CHECKPOINTS_SCHEMA, _checkpoints_from_store, "run"),
+}
+#: Tables with more rows than this are written partitioned by run.
+PARTITION_ROWS = 1_000_000
+
+
+def table_from_store(store: GraphStore, name: str) -> pa.Table:
+    """The ``name`` table (distances, spectral, checkpoints) of what the store holds."""
+    if name not in TABLES:
+        raise InputError(f"unknown table {name!r} (choose from {', '.join(TABLES)})")
+    return TABLES[name][1](store)

@@ -16,8 +16,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+import pyarrow as pa
 
-__all__ = ["HeatmapPanel", "plot_heatmaps", "short_labels"]
+__all__ = [
+    "HeatmapPanel",
+    "RunCurve",
+    "evolution_curves",
+    "plot_evolution",
+    "plot_heatmaps",
+    "short_labels",
+]
 
 
 @dataclass(frozen=True)
@@ -68,3 +76,81 @@ def plot_heatmaps(panels: Sequence[HeatmapPanel], out: Path, suptitle: str | Non
     fig.savefig(out, dpi=130, bbox_inches="tight")
     plt.close(fig)
     return out
+
+
+@dataclass(frozen=True)
+class RunCurve:
+    """One run's evolution: NNSTD to its first epoch and accuracy, per epoch."""
+
+    run: str
+    distance_epochs: Sequence[int]
+    distances: Sequence[float]
+    accuracy_epochs: Sequence[int]
+    accuracies: Sequence[float]
+
+
+def plot_evolution(curves: Sequence[RunCurve], out: Path, layer_note: str = "") -> Path:
+    """Two panels against epoch: NNSTD to the first epoch, and test accuracy; a line per run."""
+    fig, (ax_d, ax_a) = plt.subplots(1, 2, figsize=(10, 4))
+    labels = short_labels([c.run for c in curves])
+    for curve, label in zip(curves, labels, strict=True):
+        ax_d.plot(curve.distance_epochs, curve.distances, marker="o", ms=3, label=label)
+        if curve.accuracies:
+            ax_a.plot(curve.accuracy_epochs, curve.accuracies, marker="o", ms=3, label=label)
+    ax_d.set_xlabel("epoch")
+    ax_d.set_ylabel("NNSTD to the first epoch" + (f" ({layer_note})" if layer_note else ""))
+    ax_d.set_ylim(0, 1)
+    ax_a.set_xlabel("epoch")
+    ax_a.set_ylabel("test accuracy")
+    ax_d.legend(fontsize=7, ncol=2)
+    if any(c.accuracies for c in curves):
+        ax_a.legend(fontsize=7, ncol=2)
+    else:
+        ax_a.text(
+            0.5, 0.5, "no accuracy recorded", ha="center", va="center", transform=ax_a.transAxes
+        )
+    fig.suptitle("Topology evolution along training")
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+    return out
+
+
+def evolution_curves(
+    distances: pa.Table, checkpoints: pa.Table, layer: int | None = None
+) -> list[RunCurve]:
+    """Per run: NNSTD from its first epoch to each later one, and its accuracy curve.
+
+    ``distances``/``checkpoints``: tables of :mod:`topograph.parquet`. The
+    distance is the network mean, or layer ``layer``'s when given.
+    """
+    firsts: dict[str, int] = {}
+    acc: dict[str, list[tuple[int, float]]] = {}
+    for r in checkpoints.to_pylist():
+        firsts[r["run"]] = min(firsts.get(r["run"], r["epoch"]), r["epoch"])
+        if r["accuracy"] is not None:
+            acc.setdefault(r["run"], []).append((r["epoch"], r["accuracy"]))
+    per_pair: dict[tuple[str, int], list[float]] = {}
+    for r in distances.to_pylist():
+        run = r["run_a"]
+        if r["run_b"] != run or r["epoch_a"] != firsts.get(run):
+            continue
+        if layer is None or r["layer"] == layer:
+            per_pair.setdefault((run, r["epoch_b"]), []).append(r["distance"])
+    curves = []
+    for run in sorted(firsts):
+        points = sorted((e, float(np.mean(v))) for (r, e), v in per_pair.items() if r == run)
+        points = [(firsts[run], 0.0), *points]
+        accs = sorted(acc.get(run, []))
+        curves.append(
+            RunCurve(
+                run=run,
+                distance_epochs=[e for e, _ in points],
+                distances=[d for _, d in points],
+                accuracy_epochs=[e for e, _ in accs],
+                accuracies=[a for _, a in accs],
+            )
+        )
+    return curves

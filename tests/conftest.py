@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from topograph.model import Checkpoint
+from topograph.stores import GraphStore, open_store
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "examples" / "topo-sample"
@@ -48,3 +51,58 @@ def random_checkpoint(
         w = np.where(mask, rng.standard_normal((n_in, n_out)), 0.0).astype(np.float32)
         layers.append(sp.csr_matrix(w))
     return Checkpoint(run=run, epoch=epoch, layers=tuple(layers))
+
+
+NEO4J_URI = os.environ.get("TOPOGRAPH_TEST_NEO4J")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+SAMPLE_COUNTS = {
+    "Run": 3,
+    "Checkpoint": 9,
+    "Layer": 36,
+    "Neuron": 9 * (784 * 4 + 10),
+    "HAS_CHECKPOINT": 9,
+    "HAS_LAYER": 36,
+    "CONNECTS": 164_600,
+    "NNSTD": 0,
+    "NEXT": 0,
+    "EVOLVES": 0,
+    "MATCHES": 0,
+}
+
+
+def wipe_neo4j(uri: str) -> None:
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(uri) as driver, driver.session() as session:
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS"
+        ).consume()
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri() -> str:
+    if not NEO4J_URI:
+        if IN_CI:
+            pytest.fail("CI must run the Neo4j tests: TOPOGRAPH_TEST_NEO4J is not set")
+        pytest.skip("no test Neo4j server (set TOPOGRAPH_TEST_NEO4J, see .ci/run)")
+    return NEO4J_URI
+
+
+@pytest.fixture(params=["embedded", "neo4j"])
+def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "embedded":
+        yield str(tmp_path / "graph.lbdb")
+        return
+    uri = request.getfixturevalue("neo4j_uri")
+    wipe_neo4j(uri)
+    try:
+        yield uri
+    finally:
+        wipe_neo4j(uri)
+
+
+@pytest.fixture()
+def store(store_uri: str) -> Iterator[GraphStore]:
+    with open_store(store_uri) as s:
+        yield s

@@ -8,13 +8,11 @@ server is wiped before each test: point the variable only at a scratch server.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,57 +24,7 @@ from topograph.ingest import ingest
 from topograph.loaders import open_source
 from topograph.stores import GraphStore, open_store
 
-from conftest import SHARED_TOPO
-
-NEO4J_URI = os.environ.get("TOPOGRAPH_TEST_NEO4J")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-SAMPLE_COUNTS = {
-    "Run": 3,
-    "Checkpoint": 9,
-    "Layer": 36,
-    "Neuron": 9 * (784 * 4 + 10),
-    "HAS_CHECKPOINT": 9,
-    "HAS_LAYER": 36,
-    "CONNECTS": 164_600,
-}
-
-
-def _wipe_neo4j(uri: str) -> None:
-    import neo4j
-
-    with neo4j.GraphDatabase.driver(uri) as driver, driver.session() as session:
-        session.run(
-            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS"
-        ).consume()
-
-
-@pytest.fixture(scope="session")
-def neo4j_uri() -> str:
-    if not NEO4J_URI:
-        if IN_CI:
-            pytest.fail("CI must run the Neo4j tests: TOPOGRAPH_TEST_NEO4J is not set")
-        pytest.skip("no test Neo4j server (set TOPOGRAPH_TEST_NEO4J, see .ci/run)")
-    return NEO4J_URI
-
-
-@pytest.fixture(params=["embedded", "neo4j"])
-def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "embedded":
-        yield str(tmp_path / "graph.lbdb")
-        return
-    uri = request.getfixturevalue("neo4j_uri")
-    _wipe_neo4j(uri)
-    try:
-        yield uri
-    finally:
-        _wipe_neo4j(uri)
-
-
-@pytest.fixture()
-def store(store_uri: str) -> Iterator[GraphStore]:
-    with open_store(store_uri) as s:
-        yield s
+from conftest import SAMPLE_COUNTS, SHARED_TOPO
 
 
 def test_round_trip_is_exact(

@@ -147,11 +147,10 @@ def _top_two_singular(b: sp.csr_matrix, solver: Solver) -> tuple[float, float]:
         return 0.0, 0.0
     if min(b.shape) < 2:
         return float(np.sqrt((b.multiply(b)).sum())), 0.0
-    if (
-        solver == "dense"
-        or (solver == "auto" and sum(b.shape) <= DENSE_MAX_NODES)
-        or min(b.shape) < 4
-    ):
+    if solver == "dense" or (solver == "auto" and min(b.shape) <= DENSE_MAX_NODES):
+        # O(max(n_in, n_out) * min(n_in, n_out)^2): cheap for a narrow layer
+        # (an output layer), and exact where ARPACK would return noise for a
+        # zero singular value.
         sv = np.linalg.svd(b.toarray(), compute_uv=False)
         return float(sv[0]), float(sv[1])
     # eigenvalues of the smaller Gram matrix are σ^2

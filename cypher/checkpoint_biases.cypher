@@ -1,4 +1,4 @@
-// Neurons of one checkpoint that carry a bias: position, index, bias.
-MATCH (n:Neuron {ckpt: $ckpt})
-WHERE n.bias IS NOT NULL
-RETURN n.layer AS layer, n.idx AS idx, n.bias AS bias
+// Neurons of one checkpoint (uids [$lo, $hi)) that carry a bias: uid and bias.
+MATCH (n:Neuron)
+WHERE n.uid >= $lo AND n.uid < $hi AND n.bias IS NOT NULL
+RETURN collect(n.uid) AS uid, collect(n.bias) AS bias

@@ -17,6 +17,7 @@ The write contract, relied on by :func:`topograph.ingest.ingest`:
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,12 @@ import pyarrow as pa
 import topograph.cypher as cypher
 from topograph.errors import InputError
 from topograph.model import Checkpoint, CheckpointKey
-from topograph.stores.rows import CheckpointRows, checkpoint_from_edges, checkpoint_id
+from topograph.stores.rows import (
+    CheckpointRows,
+    checkpoint_from_edges,
+    checkpoint_id,
+    neuron_uid_base,
+)
 
 __all__ = ["GraphStore", "QueryResult", "StoreStatus", "StoredCheckpoint"]
 
@@ -149,7 +155,10 @@ class GraphStore(ABC):
         return out
 
     def status(self) -> StoreStatus:
-        counts = {r["kind"]: int(plain(r["n"])) for r in self.named("status").dicts()}
+        # Every kind the query names, 0 where a store returns no row for an
+        # empty relationship table.
+        counts = dict.fromkeys(re.findall(r"'(\w+)' AS kind", cypher.load("status")), 0)
+        counts.update({r["kind"]: int(plain(r["n"])) for r in self.named("status").dicts()})
         runs: dict[str, list[int]] = {}
         incomplete = []
         for ck in self.stored().values():
@@ -203,21 +212,33 @@ class GraphStore(ABC):
         if not meta[0]["complete"]:
             raise InputError(f"{self.describe()}: checkpoint {ckpt} is incomplete (re-run ingest)")
         widths = (int(meta[0]["n_in"]), *(int(m["n_out"]) for m in meta))
-        edges = self.named("checkpoint_edges", {"ckpt": ckpt}).dicts()
-        cols = edges[0] if edges else {"layer": [], "src": [], "dst": [], "weight": []}
-        layer = np.asarray(cols["layer"], dtype=np.int64)
-        src = np.asarray(cols["src"], dtype=np.int64)
-        dst = np.asarray(cols["dst"], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
+        lo = neuron_uid_base(int(meta[0]["cid"]))
+        span = {"lo": lo, "hi": lo + int(offsets[-1])}
+
+        def position(uids: Any) -> tuple[np.ndarray, np.ndarray]:
+            """Position along the chain and index within it, from neuron uids."""
+            off = np.asarray(uids, dtype=np.int64) - lo
+            pos = np.searchsorted(offsets, off, side="right") - 1
+            return pos, off - offsets[pos]
+
+        edges = self.named("checkpoint_edges", span).dicts()
+        cols = edges[0] if edges else {"src": [], "dst": [], "weight": []}
+        layer, src = position(cols["src"])
+        _, dst = position(cols["dst"])
         # Stored from float32 (Neo4j keeps it as float64): the cast is exact.
         weight = np.asarray(cols["weight"], dtype=np.float64).astype(np.float32)
         biases: list[np.ndarray | None] = [None] * (len(widths) - 1)
-        for b in self.named("checkpoint_biases", {"ckpt": ckpt}).rows:
-            pos, idx, value = int(b[0]), int(b[1]), float(b[2])
-            if pos == 0:
-                continue
-            if biases[pos - 1] is None:
-                biases[pos - 1] = np.zeros(widths[pos], dtype=np.float64)
-            biases[pos - 1][idx] = value  # type: ignore[index]
+        rows = self.named("checkpoint_biases", span).dicts()
+        if rows and rows[0]["uid"]:
+            pos, idx = position(rows[0]["uid"])
+            values = np.asarray(rows[0]["bias"], dtype=np.float64)
+            for p in np.unique(pos):
+                if p == 0:
+                    continue  # inputs have no bias
+                b = np.zeros(widths[p], dtype=np.float64)
+                b[idx[pos == p]] = values[pos == p]
+                biases[p - 1] = b
         return checkpoint_from_edges(
             run=run,
             epoch=int(epoch),

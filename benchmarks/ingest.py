@@ -27,26 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import TOPO, wipe_neo4j
 
 from topograph.ingest import ingest
 from topograph.loaders import open_source
 from topograph.stores import open_store
 from topograph.stores.rows import checkpoint_rows
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_TOPO = REPO.parent / "shared" / "data" / "topo"
-SAMPLE = REPO / "examples" / "topo-sample"
 NAIVE_EDGES = 20_000
 NAIVE_CID = 1_000_000  # far from the cids a real ingest allocates
-
-
-def _wipe_neo4j(uri: str) -> None:
-    import neo4j
-
-    with neo4j.GraphDatabase.driver(uri) as driver, driver.session() as session:
-        session.run(
-            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS"
-        ).consume()
 
 
 def batched(kind: str, topo: Path, uri: str | None, repeats: int) -> float:
@@ -56,7 +45,7 @@ def batched(kind: str, topo: Path, uri: str | None, repeats: int) -> float:
         with tempfile.TemporaryDirectory() as tmp:
             target = str(Path(tmp) / "bench.lbdb") if kind == "embedded" else str(uri)
             if kind == "neo4j":
-                _wipe_neo4j(target)
+                wipe_neo4j(target)
             with open_store(target) as store:
                 report = ingest(store, [str(topo)])
             edges, neurons = report.edges, report.neurons
@@ -124,7 +113,7 @@ def naive(kind: str, topo: Path, uri: str | None) -> float:
 
             import topograph.cypher as cypher
 
-            _wipe_neo4j(str(uri))
+            wipe_neo4j(str(uri))
             with open_store(str(uri)):
                 pass  # schema (the uid constraint the naive MATCH relies on)
             driver = neo4j.GraphDatabase.driver(str(uri), notifications_min_severity="OFF")
@@ -153,7 +142,7 @@ def naive(kind: str, topo: Path, uri: str | None) -> float:
                     session.run(text, s=s, t=t, w=w).consume()
                 seconds = time.perf_counter() - start
             driver.close()
-            _wipe_neo4j(str(uri))
+            wipe_neo4j(str(uri))
     rate = len(edges) / seconds
     print(
         f"{kind:>9}: naive writer, one MERGE round trip per edge: {len(edges):,} edges in {seconds:.1f} s = {rate:,.0f} edges/s"
@@ -165,9 +154,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--topo", type=Path, default=DEFAULT_TOPO if DEFAULT_TOPO.is_dir() else SAMPLE
-    )
+    parser.add_argument("--topo", type=Path, default=TOPO)
     parser.add_argument(
         "--neo4j",
         default=os.environ.get("TOPOGRAPH_BENCH_NEO4J"),

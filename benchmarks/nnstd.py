@@ -31,14 +31,12 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from _common import TOPO
 
 from topograph.distances.nnstd import NNSTDOptions, layer_distance
 from topograph.loaders import open_source
 from topograph.pairwise import across_runs, compute_pairs
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_TOPO = REPO.parent / "shared" / "data" / "topo"
-SAMPLE = REPO / "examples" / "topo-sample"
 EPSILON = 20
 #: Bytes the dense method may use: its n x n float64 cost matrix plus the
 #: assignment solver's working copy, and a margin for temporaries.
@@ -171,9 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--topo", type=Path, default=DEFAULT_TOPO if DEFAULT_TOPO.is_dir() else SAMPLE
-    )
+    parser.add_argument("--topo", type=Path, default=TOPO)
     parser.add_argument("--sizes", default="784,2048,4096,8192,16384")
     parser.add_argument(
         "--budget-gib", type=float, default=4.0, help="memory budget of the dense method"

@@ -18,23 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import TOPO, wipe_neo4j
+
 from topograph.analyze import analyze, default_plan
 from topograph.ingest import ingest
 from topograph.stores import open_store
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_TOPO = REPO.parent / "shared" / "data" / "topo"
-SAMPLE = REPO / "examples" / "topo-sample"
-
 
 def run(kind: str, uri: str, topo: Path, workers: int) -> None:
     if kind == "neo4j":
-        import neo4j
-
-        with neo4j.GraphDatabase.driver(uri) as driver, driver.session() as session:
-            session.run(
-                "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS"
-            ).consume()
+        wipe_neo4j(uri)
     started = time.perf_counter()
     with open_store(uri) as store:
         t = time.perf_counter()
@@ -61,9 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--topo", type=Path, default=DEFAULT_TOPO if DEFAULT_TOPO.is_dir() else SAMPLE
-    )
+    parser.add_argument("--topo", type=Path, default=TOPO)
     parser.add_argument(
         "--neo4j",
         default=os.environ.get("TOPOGRAPH_BENCH_NEO4J"),

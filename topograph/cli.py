@@ -72,7 +72,7 @@ def _reported() -> Iterator[None]:
 METHOD_HELP = (
     "reference: dense assignment, bit-identical to the published code; "
     "sparse: matching on the overlap graph, same optimal cost per layer, scales to wide "
-    "layers; auto: sparse above 4096 neurons per layer."
+    "layers; auto: sparse above 2048 neurons per layer."
 )
 
 
@@ -214,15 +214,14 @@ def matrix_command(
             f"(method {results[0].result.method})"
         )
         if epoch is not None:
-            panels = []
-            for e in epoch:
-                runs, matrix = figure4_matrix(table, e, layer)
-                _print_matrix(f"epoch {e}, layers 0..{layer}", runs, matrix)
-                panels.append(HeatmapPanel(f"Epoch {e}, layer {layer}", runs, matrix))
-            if plot is not None:
+            matrices = [(e, *figure4_matrix(table, e, layer)) for e in epoch]
+            if plot is not None:  # files first: a closed stdout must not cost the figure
+                panels = [HeatmapPanel(f"Epoch {e}, layer {layer}", r, m) for e, r, m in matrices]
                 plot_heatmaps(
                     panels, plot, suptitle=f"NNSTD across runs (mean of layers 0..{layer})"
                 )
+            for e, runs, matrix in matrices:
+                _print_matrix(f"epoch {e}, layers 0..{layer}", runs, matrix)
         else:
             for p in results:
                 typer.echo(f"{p.a} -> {p.b}: {p.result.cumulative(layer):.4f}")

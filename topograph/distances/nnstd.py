@@ -69,9 +69,10 @@ __all__ = [
 #: Bumped whenever a change could alter any stored value.
 NNSTD_VERSION = "1"
 #: ``auto`` switches to ``sparse`` above this many output neurons in a layer.
-#: At 4096 the dense cost matrix is 128 MiB and its assignment takes seconds;
-#: see ``benchmarks/nnstd.py`` for the measured crossover.
-AUTO_SPARSE_ABOVE = 4096
+#: Measured (benchmarks/nnstd.py, random SET-density layers, 2 cores): the
+#: methods tie at 2048 (0.6 s each); at 4096 sparse takes 2.7 s against 3.6 s,
+#: at 8192 16 s against 39 s, and at 16384 the dense matrices need ~6 GiB.
+AUTO_SPARSE_ABOVE = 2048
 METHODS: tuple[ResolvedMethod, ...] = ("reference", "sparse")
 
 

@@ -1,7 +1,11 @@
 // Results already stored, so analyze computes only what is missing:
-// one row per NNSTD or NEXT relationship (kind, a, b, method).
+// one row per NNSTD or NEXT relationship, and per checkpoint pair with MATCHES
+// (kind, a, b, method).
 MATCH (a:Checkpoint)-[d:NNSTD]->(b:Checkpoint)
 RETURN 'NNSTD' AS kind, a.id AS a, b.id AS b, d.method AS method
 UNION ALL
 MATCH (a:Checkpoint)-[n:NEXT]->(b:Checkpoint)
 RETURN 'NEXT' AS kind, a.id AS a, b.id AS b, n.method AS method
+UNION ALL
+MATCH (x:Neuron)-[m:MATCHES]->(y:Neuron)
+RETURN DISTINCT 'MATCHES' AS kind, x.ckpt AS a, y.ckpt AS b, m.method AS method

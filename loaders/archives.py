@@ -13,6 +13,7 @@ from __future__ import annotations
 import stat
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -55,8 +56,10 @@ def extract_archive(archive: Path, dest: Path, max_bytes: int = DEFAULT_MAX_BYTE
             raise InputError(
                 f"{archive}: unknown archive type (expected {', '.join(ARCHIVE_SUFFIXES)})"
             )
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise InputError(f"{archive}: corrupt or unreadable archive ({exc})") from None
+    except (RuntimeError, NotImplementedError) as exc:  # encrypted or unsupported zip
+        raise InputError(f"{archive}: cannot unpack ({exc})") from None
 
 
 def _extract_zip(archive: Path, dest: Path, max_bytes: int) -> None:
@@ -86,6 +89,18 @@ def _extract_zip(archive: Path, dest: Path, max_bytes: int) -> None:
 def _extract_tar(archive: Path, dest: Path, max_bytes: int) -> None:
     with tarfile.open(archive, mode="r:*") as tf:
         members = tf.getmembers()
+        # tarfile stops quietly at a damaged header after the first one: make
+        # sure what follows the last member is only the end-of-archive zeros
+        # (reading it also makes gzip check its CRC).
+        assert tf.fileobj is not None
+        tf.fileobj.seek(tf.offset)
+        while chunk := tf.fileobj.read(1 << 20):
+            if chunk.count(0) != len(chunk):
+                raise InputError(
+                    f"{archive}: corrupt tar: unreadable data after member {members[-1].name!r}"
+                    if members
+                    else f"{archive}: corrupt tar"
+                )
         total = 0
         for m in members:
             _check_name(archive, m.name)

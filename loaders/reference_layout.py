@@ -28,6 +28,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -56,15 +57,17 @@ def _layer_files(directory: Path) -> dict[int, Path]:
     return found
 
 
-def _read_layer(path: Path, k: int) -> tuple[sp.csr_matrix, npt.NDArray[np.float32]]:
+def _read_layer(path: Path, k: int, where: str) -> tuple[sp.csr_matrix, npt.NDArray[np.float32]]:
     try:
         matrix = sp.load_npz(path)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: layer {k} is not a readable scipy sparse .npz ({msg})") from None
+        raise InputError(
+            f"{where}: layer {k} is not a readable scipy sparse .npz ({msg})"
+        ) from None
     if matrix.ndim != 2 or matrix.shape[0] < 2 or matrix.shape[1] < 1:
         raise InputError(
-            f"{path}: layer {k} has shape {matrix.shape}; expected (inputs + 1 bias row, outputs)"
+            f"{where}: layer {k} has shape {matrix.shape}; expected (inputs + 1 bias row, outputs)"
         )
     csr = sp.csr_matrix(matrix)
     bias = np.asarray(csr[-1].toarray(), dtype=np.float64).ravel()
@@ -88,23 +91,26 @@ def load_checkpoint_dir(
     run: str,
     epoch: int,
     accuracy: float | None = None,
+    where: str | None = None,
 ) -> Checkpoint:
     """Read one ``epoch_<EEE>`` folder into a :class:`Checkpoint`.
 
     Raises :class:`InputError` naming the file for a missing layer (a gap in
     ``K``), an unreadable or mis-shaped ``.npz``, NaN weights, or layers that
-    do not chain.
+    do not chain. ``where`` names the folder in messages and provenance (for
+    an archive, ``archive:member``); default: the folder itself.
     """
+    where = where or str(directory)
     files = _layer_files(directory)
     if not files:
-        raise InputError(f"{directory}: no weight_l<K>.npz files")
+        raise InputError(f"{where}: no weight_l<K>.npz files")
     for k in range(max(files) + 1):
         if k not in files:
-            raise InputError(f"{directory}: missing layer file weight_l{k}.npz")
+            raise InputError(f"{where}: missing layer file weight_l{k}.npz")
     layers: list[sp.csr_matrix] = []
     biases: list[npt.NDArray[np.float32]] = []
     for k in range(len(files)):
-        w, b = _read_layer(files[k], k)
+        w, b = _read_layer(files[k], k, f"{where}/{files[k].name}")
         layers.append(w)
         biases.append(b)
     return Checkpoint(
@@ -112,7 +118,7 @@ def load_checkpoint_dir(
         epoch=epoch,
         layers=tuple(layers),
         biases=tuple(biases),
-        source=str(directory),
+        source=where,
         accuracy=accuracy,
     )
 
@@ -140,24 +146,25 @@ class ReferenceLayoutSource:
             self.root = self.path
         elif is_archive(self.path):
             self._tmp = Path(tempfile.mkdtemp(prefix="topograph-"))
-            try:
-                extract_archive(self.path, self._tmp)
-            except BaseException:
-                shutil.rmtree(self._tmp, ignore_errors=True)
-                raise
             self.root = self._tmp
         else:
             raise InputError(
                 f"{self.path}: not a folder or a .zip/.tar/.tar.gz archive of checkpoints"
             )
-        self._dirs = self._discover()
-        if run is not None:
-            runs = {key.run for key in self._dirs}
-            if len(runs) != 1:
-                raise InputError(
-                    f"{self.path}: --run renames a single run, but {len(runs)} runs were found"
-                )
-            self._dirs = {CheckpointKey(run, k.epoch): d for k, d in self._dirs.items()}
+        try:
+            if self._tmp is not None:
+                extract_archive(self.path, self._tmp)
+            self._dirs = self._discover()
+            if run is not None:
+                runs = {key.run for key in self._dirs}
+                if len(runs) != 1:
+                    raise InputError(
+                        f"{self.path}: --run renames a single run, but {len(runs)} runs were found"
+                    )
+                self._dirs = {CheckpointKey(run, k.epoch): d for k, d in self._dirs.items()}
+        except BaseException:
+            self.close()  # nobody else can: the object is never returned
+            raise
         self._acc_cache: dict[str, npt.NDArray[np.float64] | None] = {}
 
     # -- lifetime ---------------------------------------------------------
@@ -248,7 +255,14 @@ class ReferenceLayoutSource:
             raise InputError(f"{self.path}: no checkpoint {key} (runs: {', '.join(self.runs())})")
         curve = self.accuracy_curve(run)
         accuracy = float(curve[key.epoch]) if curve is not None and key.epoch < curve.size else None
-        return load_checkpoint_dir(self._dirs[key], key.run, key.epoch, accuracy)
+        folder = self._dirs[key]
+        return load_checkpoint_dir(folder, key.run, key.epoch, accuracy, where=self._where(folder))
+
+    def _where(self, folder: Path) -> str:
+        """A folder as users know it: inside an archive, ``archive:member/path``."""
+        if self._tmp is None:
+            return str(folder)
+        return f"{self.path}:{folder.relative_to(self._tmp).as_posix()}"
 
     def resolve(self, run: str | None = None, epoch: int | None = None) -> CheckpointKey:
         """The one checkpoint matching ``run`` and ``epoch`` (either may be None).

@@ -201,3 +201,23 @@ def test_options_reach_the_workers(store: GraphStore, store_uri: str, sample_dir
     )
     methods = {r[0] for r in store.query("MATCH ()-[d:NNSTD]->() RETURN d.method AS m").rows}
     assert methods == {"sparse"}
+
+
+def test_matches_across_completes_pairs_that_only_had_distances(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    uri = str(tmp_path / "m.lbdb")
+    with open_store(uri) as store:
+        ingest(store, [str(sample_dir)])
+        analyze(store, uri, AnalysisPlan(across_epochs=(0,)), workers=1)
+        assert store.status().counts["MATCHES"] == 0
+        report = analyze(
+            store, uri, AnalysisPlan(across_epochs=(0,), matches_across=True), workers=1
+        )
+        assert report.computed["across runs"] == 3
+        assert store.status().counts["MATCHES"] == 3 * PER_PAIR_MATCHES
+        assert store.status().counts["NNSTD"] == 3  # replaced, not duplicated
+        again = analyze(
+            store, uri, AnalysisPlan(across_epochs=(0,), matches_across=True), workers=1
+        )
+        assert again.computed["across runs"] == 0

@@ -197,3 +197,47 @@ def test_checkpoint_validation_and_hash() -> None:
         Checkpoint("r", 0, (w,), biases=(np.zeros(3),))
     with pytest.raises(InputError, match="epoch"):
         Checkpoint("r", "ten", (w,))  # type: ignore[arg-type]
+
+
+def test_tar_damaged_in_the_middle_is_refused(sample_dir: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "sample.tar"
+    with tarfile.open(archive, "w", format=tarfile.GNU_FORMAT) as tf:
+        tf.add(sample_dir, arcname=sample_dir.name)
+    names = [m.name for m in tarfile.open(archive).getmembers() if m.isfile()]
+    data = bytearray(archive.read_bytes())
+    at = data.find(names[-2].encode())
+    data[at + 148 : at + 156] = b"0000000\x00"  # a wrong header checksum, late in the archive
+    bad = tmp_path / "damaged.tar"
+    bad.write_bytes(bytes(data))
+    with tarfile.open(bad) as tf:  # tarfile alone stops quietly at the damaged header
+        assert len([m for m in tf.getmembers() if m.isfile()]) < len(names)
+    with pytest.raises(InputError, match="corrupt tar"):
+        open_source(str(bad))
+
+
+def test_no_temporary_folder_left_when_an_archive_holds_no_checkpoint(tmp_path: Path) -> None:
+    archive = tmp_path / "empty.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("readme.txt", "no checkpoints here")
+    tmp_root = Path(tempfile.gettempdir())
+    before = set(tmp_root.glob("topograph-*"))
+    with pytest.raises(InputError, match="no checkpoints found"):
+        open_source(str(archive))
+    assert set(tmp_root.glob("topograph-*")) == before
+
+
+def test_archive_provenance_names_the_archive(sample_dir: Path, tmp_path: Path) -> None:
+    archive = _pack("zip", sample_dir, tmp_path / "sample.zip")
+    with open_source(str(archive)) as src:
+        ck = src.load("e5_s0_w0", 10)
+    assert ck.source == f"{archive}:topo-sample/e5_s0_w0/epoch_010"
+
+
+def test_duplicates_summed_before_zeros_dropped_and_underflow_refused() -> None:
+    cancel = sp.csr_matrix(
+        (np.array([1.0, -1.0, 2.0]), np.array([0, 0, 1]), np.array([0, 3])), shape=(1, 2)
+    )
+    layer = Checkpoint("r", 0, (cancel,)).layers[0]
+    assert layer.nnz == 1 and layer[0, 1] == 2.0
+    with pytest.raises(InputError, match="underflow float32"):
+        Checkpoint("r", 0, (sp.csr_matrix(np.array([[1e-50, 1.0]])),))

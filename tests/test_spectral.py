@@ -148,3 +148,12 @@ def test_relabelling_neurons_changes_nothing(seed: int) -> None:
     assert network_spectrum(ck).lcc_algebraic_connectivity == pytest.approx(
         network_spectrum(other).lcc_algebraic_connectivity, rel=1e-9
     )
+
+
+def test_graph_without_edges() -> None:
+    # past the dense threshold, where ARPACK could not even start
+    ck = Checkpoint("t", 0, (sp.csr_matrix((500, 500)),))
+    props = layer_spectrum(ck, 0)
+    assert props.components == 1000 and props.spectral_gap == 0.0
+    assert props.lcc_size == 1 and props.algebraic_connectivity == 0.0
+    assert network_spectrum(ck).components == 1000

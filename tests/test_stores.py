@@ -184,3 +184,26 @@ def test_embedded_path_errors(tmp_path: Path) -> None:
         open_store(str(tmp_path / "missing.lbdb"), read_only=True)
     with pytest.raises(TopographError, match="is a folder"):
         open_store(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MATCH (r:Run) RETURN r.name AS n; CREATE (:Run {name: 'evil'})",
+        "COMMIT; CREATE (:Run {name: 'evil'})",
+    ],
+)
+def test_read_only_query_cannot_smuggle_a_second_statement(store: GraphStore, text: str) -> None:
+    with pytest.raises(TopographError, match="one Cypher statement"):
+        store.query(text)
+    assert store.query("MATCH (r:Run {name: 'evil'}) RETURN count(r) AS n").rows == [(0,)]
+
+
+def test_read_only_query_cannot_write_files(tmp_path: Path) -> None:
+    target = tmp_path / "leak.csv"
+    with open_store(str(tmp_path / "g.lbdb")) as store:
+        with pytest.raises(TopographError, match="writes outside the graph"):
+            store.query(f"COPY (MATCH (r:Run) RETURN r.name) TO '{target}'")
+        # a ';' inside a string is not a second statement
+        assert store.query("RETURN 'a;b' AS s").rows == [("a;b",)]
+    assert not target.exists()

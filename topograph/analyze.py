@@ -68,7 +68,10 @@ class AnalysisReport:
 
 
 def default_plan(
-    store: GraphStore, options: NNSTDOptions | None = None, force: bool = False
+    store: GraphStore,
+    options: NNSTDOptions | None = None,
+    force: bool = False,
+    matches_across: bool = False,
 ) -> AnalysisPlan:
     """Across runs at every epoch, along every run, spectral properties of everything."""
     complete = [c for c in store.stored().values() if c.complete]
@@ -78,6 +81,7 @@ def default_plan(
         across_epochs=tuple(sorted({c.epoch for c in complete})),
         along_runs=tuple(sorted({c.run for c in complete})),
         spectral=True,
+        matches_across=matches_across,
         force=force,
         options=options or NNSTDOptions(),
     )
@@ -141,7 +145,8 @@ def analyze(
         for e in plan.across_epochs:
             runs = sorted({k.run for k in by_key if k.epoch == e})
             pairs += across_runs(runs, e)
-        todo = missing("across runs", "NNSTD", pairs)
+        # With MATCHES wanted, a pair is done only once its MATCHES are stored.
+        todo = missing("across runs", "MATCHES" if plan.matches_across else "NNSTD", pairs)
         writer = _ResultWriter(store, by_key, matches=plan.matches_across)
         compute_pairs(provider, todo, plan.options, workers=workers, scheduler=scheduler,
                       progress=progress, on_result=writer.add)  # fmt: skip
@@ -246,9 +251,14 @@ class _ResultWriter:
             }
             for p in todo
         ]
-        self.store.write_relationships("nnstd", rows)
+        # The relationships that mark a pair done (NNSTD, then NEXT) go last:
+        # a failure before them leaves the pair to be computed again.
+        if self.matches:
+            self.store.write_matches(
+                [(checkpoint_id(p.a), checkpoint_id(p.b), p.result.method) for p in todo],
+                _matches_table(todo, self.by_key),
+            )
         if self.lineage:
-            self.store.write_relationships("next", rows)
             self.store.write_relationships(
                 "evolves",
                 [
@@ -263,11 +273,9 @@ class _ResultWriter:
                     for k, d in enumerate(p.result.layers)
                 ],
             )
-        if self.matches:
-            self.store.write_matches(
-                [(checkpoint_id(p.a), checkpoint_id(p.b), p.result.method) for p in todo],
-                _matches_table(todo, self.by_key),
-            )
+        self.store.write_relationships("nnstd", rows)
+        if self.lineage:
+            self.store.write_relationships("next", rows)
 
 
 def _matches_table(

@@ -22,6 +22,7 @@ from topograph.distances.nnstd import NNSTDOptions, nnstd
 from topograph.errors import InputError, TopographError
 from topograph.loaders import open_source
 from topograph.model import CheckpointKey
+from topograph.plotting import check_figure_path
 
 app = typer.Typer(
     name="topograph",
@@ -181,6 +182,8 @@ def matrix_command(
             )
         if plot is not None and epoch is None:
             raise InputError("--plot draws the across-run heatmap: use it with --epoch")
+        if plot is not None:
+            check_figure_path(plot)
         options = NNSTDOptions(method=method.value)
         with open_source(str(source)) as src:
             if epoch is not None:
@@ -482,7 +485,9 @@ def analyze_command(
                     options=options,
                 )
             else:
-                plan = default_plan(store, options=options, force=force)
+                plan = default_plan(
+                    store, options=options, force=force, matches_across=matches_across
+                )
             report = analyze(
                 store, uri, plan, workers=workers, scheduler=scheduler, progress=progress
             )
@@ -538,6 +543,8 @@ def export_command(
         )
 
 
+PLOT_METHOD_HELP = "NNSTD method whose stored results to draw (needed when several are stored)."
+
 plot_app = typer.Typer(help="Figures from stored results.", no_args_is_help=True)
 app.add_typer(plot_app, name="plot")
 
@@ -551,6 +558,7 @@ def plot_heatmap_command(
     layer: Annotated[
         int, typer.Option(help="Layer L: mean NNSTD of layers 0..L, as in Figure 4.")
     ] = 0,
+    method: Annotated[str | None, typer.Option(help=PLOT_METHOD_HELP)] = None,
     db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
 ) -> None:
     """Figure 4 from stored results: NNSTD between every pair of runs, one panel per epoch."""
@@ -559,11 +567,12 @@ def plot_heatmap_command(
     from topograph.stores import open_store
 
     with _reported():
+        check_figure_path(out)
         with open_store(db, read_only=True) as store:
             table = table_from_store(store, "distances")
         panels = []
         for e in epoch:
-            runs, matrix = figure4_matrix(table, e, layer)
+            runs, matrix = figure4_matrix(table, e, layer, method)
             panels.append(HeatmapPanel(f"Epoch {e}, layer {layer}", runs, matrix))
         plot_heatmaps(panels, out, suptitle=f"NNSTD across runs (mean of layers 0..{layer})")
         typer.echo(f"wrote {out}")
@@ -575,6 +584,7 @@ def plot_evolution_command(
     layer: Annotated[
         int | None, typer.Option(help="Plot this layer's distance instead of the network mean.")
     ] = None,
+    method: Annotated[str | None, typer.Option(help=PLOT_METHOD_HELP)] = None,
     db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
 ) -> None:
     """NNSTD to the first epoch and test accuracy against epoch, one line per run."""
@@ -583,9 +593,13 @@ def plot_evolution_command(
     from topograph.stores import open_store
 
     with _reported():
+        check_figure_path(out)
         with open_store(db, read_only=True) as store:
             curves = evolution_curves(
-                table_from_store(store, "distances"), table_from_store(store, "checkpoints"), layer
+                table_from_store(store, "distances"),
+                table_from_store(store, "checkpoints"),
+                layer,
+                method,
             )
         if not any(len(c.distances) > 1 for c in curves):
             raise InputError("no distances to the first epoch stored; run topograph analyze first")

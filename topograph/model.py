@@ -40,8 +40,9 @@ def canonical_layer(matrix: sp.spmatrix | sp.sparray | np.ndarray, where: str) -
     """Return ``matrix`` as canonical float32 CSR (sorted indices, no stored zeros).
 
     ``where`` names the file and layer for the error message. Refuses NaN and
-    infinite weights (they would silently change the topology) and values that
-    do not fit float32.
+    infinite weights, and values that overflow or underflow float32: each would
+    silently change the topology. Duplicate entries are summed first, then
+    stored zeros dropped.
     """
     try:
         csr = sp.csr_matrix(matrix)
@@ -54,13 +55,19 @@ def canonical_layer(matrix: sp.spmatrix | sp.sparray | np.ndarray, where: str) -
     bad = ~np.isfinite(csr.data)
     if bad.any():
         raise InputError(f"{where}: {int(bad.sum())} weight(s) are NaN or infinite")
-    with np.errstate(over="ignore"):
+    csr.sum_duplicates()  # before dropping zeros: duplicates may cancel out
+    with np.errstate(over="ignore", under="ignore"):
         data32 = csr.data.astype(np.float32)
     if not np.isfinite(data32).all():
         raise InputError(f"{where}: weights overflow float32")
+    lost = (csr.data != 0) & (data32 == 0)
+    if lost.any():
+        raise InputError(
+            f"{where}: {int(lost.sum())} non-zero weight(s) underflow float32 to 0 "
+            "(the topology would change)"
+        )
     out = sp.csr_matrix((data32, csr.indices, csr.indptr), shape=csr.shape)
     out.eliminate_zeros()
-    out.sum_duplicates()
     out.sort_indices()
     out.indices = out.indices.astype(np.int32, copy=False)
     out.indptr = out.indptr.astype(np.int32, copy=False)

@@ -28,8 +28,10 @@ version that computed the values.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -47,6 +49,7 @@ __all__ = [
     "TABLES",
     "distances_table",
     "figure4_matrix",
+    "one_method",
     "read_distances",
     "table_from_store",
     "write_table",
@@ -141,19 +144,31 @@ def distances_table(pairs: Sequence[PairDistance]) -> pa.Table:
 
 
 def write_table(table: pa.Table, path: Path, partition_by: str | None = None) -> None:
-    """Write ``table`` to ``path`` (a file, or a folder when partitioned).
+    """Write ``table`` to ``path`` (a file, or a folder of files partitioned by a column).
 
-    Written to a temporary name first and renamed, so an interrupted export
-    never leaves a half-written file under the final name.
+    Written under a temporary name beside the target and renamed over it, so
+    an interrupted export never leaves a half-written table under the final
+    name, and a re-export replaces (never adds to) the previous one.
     """
     path = Path(path)
-    if partition_by is not None:
-        pq.write_to_dataset(table, root_path=path, partition_cols=[partition_by])
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if partition_by is None and path.is_dir():
+            raise InputError(f"{path}: is a folder; give a file name (or --partition)")
+        shutil.rmtree(tmp, ignore_errors=True)
+        if partition_by is not None:
+            pq.write_to_dataset(table, root_path=tmp, partition_cols=[partition_by])
+        else:
+            pq.write_table(table, tmp)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        tmp.replace(path)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def read_distances(path: Path) -> pa.Table:
@@ -165,13 +180,16 @@ def read_distances(path: Path) -> pa.Table:
     return table.select(DISTANCES_SCHEMA.names).cast(DISTANCES_SCHEMA)
 
 
-def figure4_matrix(table: pa.Table, epoch: int, layer: int) -> tuple[list[str], np.ndarray]:
+def figure4_matrix(
+    table: pa.Table, epoch: int, layer: int, method: str | None = None
+) -> tuple[list[str], np.ndarray]:
     """The paper's Figure 4 matrix at ``epoch``: runs x runs of mean NNSTD over layers 0..layer.
 
     Symmetric by construction (each unordered pair is stored once, a -> b);
-    the diagonal is 0, the distance of a network to itself.
+    the diagonal is 0, the distance of a network to itself. ``method``
+    selects one method's rows; without it the table must hold only one.
     """
-    rows = table.to_pylist()
+    rows = one_method(table.to_pylist(), method)
     runs = sorted(
         {r["run_a"] for r in rows if r["epoch_a"] == epoch and r["epoch_b"] == epoch}
         | {r["run_b"] for r in rows if r["epoch_a"] == epoch and r["epoch_b"] == epoch}
@@ -197,6 +215,19 @@ def figure4_matrix(table: pa.Table, epoch: int, layer: int) -> tuple[list[str], 
         value = float(np.mean([layers[k] for k in range(layer + 1)]))
         matrix[i, j] = matrix[j, i] = value
     return runs, matrix
+
+
+def one_method(rows: list[dict[str, Any]], method: str | None) -> list[dict[str, Any]]:
+    """The rows of one NNSTD method: never mix two methods' values in one figure."""
+    if method is not None:
+        return [r for r in rows if r["method"] == method]
+    methods = sorted({r["method"] for r in rows})
+    if len(methods) > 1:
+        raise InputError(
+            f"distances of several methods are stored ({', '.join(methods)}); "
+            "choose one with --method"
+        )
+    return rows
 
 
 def _distances_from_store(store: GraphStore) -> pa.Table:

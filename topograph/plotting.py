@@ -18,14 +18,30 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pyarrow as pa
 
+from topograph.errors import InputError
+
 __all__ = [
+    "FIGURE_SUFFIXES",
     "HeatmapPanel",
     "RunCurve",
+    "check_figure_path",
     "evolution_curves",
     "plot_evolution",
     "plot_heatmaps",
     "short_labels",
 ]
+
+
+#: Image formats the figures can be written in.
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_figure_path(out: Path) -> Path:
+    """Refuse, before any work, a figure path matplotlib could not write."""
+    out = Path(out)
+    if out.suffix.lower() not in FIGURE_SUFFIXES:
+        raise InputError(f"{out}: figures are written as {', '.join(FIGURE_SUFFIXES)}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,16 @@ class HeatmapPanel:
     title: str
     labels: Sequence[str]
     matrix: np.ndarray
+
+
+def _save(fig: plt.Figure, out: Path, **kwargs: object) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=130, **kwargs)  # type: ignore[arg-type]
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        plt.close(fig)
 
 
 def short_labels(names: Sequence[str]) -> list[str]:
@@ -71,10 +97,8 @@ def plot_heatmaps(panels: Sequence[HeatmapPanel], out: Path, suptitle: str | Non
         )
     if suptitle:
         fig.suptitle(suptitle)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130, bbox_inches="tight")
-    plt.close(fig)
+    out = check_figure_path(out)
+    _save(fig, out, bbox_inches="tight")
     return out
 
 
@@ -111,21 +135,22 @@ def plot_evolution(curves: Sequence[RunCurve], out: Path, layer_note: str = "") 
         )
     fig.suptitle("Topology evolution along training")
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
+    out = check_figure_path(out)
+    _save(fig, out)
     return out
 
 
 def evolution_curves(
-    distances: pa.Table, checkpoints: pa.Table, layer: int | None = None
+    distances: pa.Table, checkpoints: pa.Table, layer: int | None = None, method: str | None = None
 ) -> list[RunCurve]:
     """Per run: NNSTD from its first epoch to each later one, and its accuracy curve.
 
     ``distances``/``checkpoints``: tables of :mod:`topograph.parquet`. The
-    distance is the network mean, or layer ``layer``'s when given.
+    distance is the network mean, or layer ``layer``'s when given; ``method``
+    selects one NNSTD method's rows (required when several are stored).
     """
+    from topograph.parquet import one_method
+
     firsts: dict[str, int] = {}
     acc: dict[str, list[tuple[int, float]]] = {}
     for r in checkpoints.to_pylist():
@@ -133,7 +158,7 @@ def evolution_curves(
         if r["accuracy"] is not None:
             acc.setdefault(r["run"], []).append((r["epoch"], r["accuracy"]))
     per_pair: dict[tuple[str, int], list[float]] = {}
-    for r in distances.to_pylist():
+    for r in one_method(distances.to_pylist(), method):
         run = r["run_a"]
         if r["run_b"] != run or r["epoch_a"] != firsts.get(run):
             continue

@@ -27,7 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -56,9 +56,14 @@ class CheckpointProvider(Protocol):
 
 @dataclass(frozen=True)
 class StoreProvider:
-    """Checkpoints read from a graph store, opened lazily once per process (read-only)."""
+    """Checkpoints read from a graph store, opened lazily once per process (read-only).
 
-    uri: str
+    The URI may carry credentials, so it is left out of the repr (task reprs
+    reach Dask's logs). On a cluster, prefer NEO4J_USER/NEO4J_PASSWORD in the
+    workers' environment to credentials in the URI, which is pickled to them.
+    """
+
+    uri: str = field(repr=False)
 
     def load(self, run: str, epoch: int) -> Checkpoint:
         from topograph.stores import open_store

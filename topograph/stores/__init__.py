@@ -33,8 +33,9 @@ def is_server_uri(uri: str) -> bool:
 def open_store(uri: str | None = None, read_only: bool = False) -> GraphStore:
     """Open the store named by ``uri`` (see the module doc) and make sure its schema exists.
 
-    ``read_only`` opens the embedded file read-only (several processes may);
-    Neo4j sessions are then opened in read access mode.
+    ``read_only`` opens the embedded file read-only (several processes may)
+    and skips the schema step. A Neo4j connection is the same either way;
+    its queries run in read access mode unless asked to write.
     """
     target = resolve_uri(uri)
     store: GraphStore

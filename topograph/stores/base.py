@@ -40,6 +40,18 @@ from topograph.stores.rows import (
 
 __all__ = ["GraphStore", "QueryResult", "StoreStatus", "StoredCheckpoint"]
 
+_SIDE_EFFECTS = re.compile(
+    r"\b(COPY\b[^;]*\bTO\b|EXPORT\s+DATABASE|IMPORT\s+DATABASE|ATTACH|DETACH\s+DATABASE"
+    r"|INSTALL|LOAD\s+(EXTENSION|FROM)|LOAD\s+CSV)",
+    re.IGNORECASE,
+)
+
+
+def _strip_strings_and_comments(text: str) -> str:
+    """Cypher text with string literals and comments blanked, for keyword checks."""
+    text = re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.DOTALL)
+    return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`", "''", text)
+
 
 @dataclass(frozen=True)
 class StoredCheckpoint:
@@ -132,6 +144,24 @@ class GraphStore(ABC):
         """Bulk-create MATCHES from a table (src uid, dst uid, layer, distance, method, version)."""
 
     # -- shared, in terms of the above --------------------------------------
+    @staticmethod
+    def check_query(text: str, write: bool) -> None:
+        """Refuse what a read-only query must not do, before the store sees it.
+
+        One statement per query (a second one could end the read-only
+        transaction and write), and no statement that writes files or changes
+        the database around the graph (COPY ... TO, EXPORT/IMPORT DATABASE,
+        ATTACH, extensions) unless ``write``.
+        """
+        body = _strip_strings_and_comments(text)
+        if ";" in body.rstrip().rstrip(";"):
+            raise InputError("one Cypher statement per query (found ';' between statements)")
+        if not write and _SIDE_EFFECTS.search(body):
+            raise InputError(
+                "this query writes outside the graph (COPY TO, EXPORT, IMPORT, ATTACH, "
+                "INSTALL, LOAD); use --write if that is intended"
+            )
+
     def named(
         self, name: str, params: dict[str, Any] | None = None, write: bool = False
     ) -> QueryResult:

@@ -125,6 +125,7 @@ class EmbeddedStore(GraphStore):
     ) -> QueryResult:
         if write and self.read_only:
             raise EmbeddedStoreError(f"{self.path}: opened read-only; cannot write")
+        self.check_query(text, write)
         # A read-only transaction makes the store refuse writes, as Neo4j's
         # read access mode does.
         self._exec("BEGIN TRANSACTION" if write else "BEGIN TRANSACTION READ ONLY")

@@ -17,7 +17,7 @@ import queue
 import threading
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import numpy as np
 import pyarrow as pa
@@ -36,20 +36,36 @@ class StoreError(TopographError):
     """The database could not be reached or refused an operation."""
 
 
+def _split(uri: str) -> tuple[str, str | None, str | None]:
+    """``uri`` without credentials (scheme, host, port, path and query kept), user, password.
+
+    Raises :class:`StoreError` for a malformed URI, without echoing it whole.
+    """
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError as exc:
+        raise StoreError(f"malformed database URI ({exc})") from None
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port:
+        host = f"{host}:{port}"
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return clean, user, password
+
+
 def redact(uri: str) -> str:
     """``uri`` without user and password."""
-    parts = urlsplit(uri)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return _split(uri)[0]
 
 
 def _auth_from(uri: str) -> tuple[str, tuple[str, str] | None]:
-    parts = urlsplit(uri)
-    user = parts.username or os.environ.get("NEO4J_USER") or os.environ.get("NEO4J_USERNAME")
-    password = parts.password or os.environ.get("NEO4J_PASSWORD")
-    clean = redact(uri)
+    clean, user, password = _split(uri)
+    user = user or os.environ.get("NEO4J_USER") or os.environ.get("NEO4J_USERNAME")
+    password = password or os.environ.get("NEO4J_PASSWORD")
     if password:
         return clean, (user or "neo4j", password)
     return clean, None
@@ -104,6 +120,8 @@ class Neo4jStore(GraphStore):
         self, text: str, params: dict[str, Any] | None = None, write: bool = False
     ) -> QueryResult:
         from neo4j.exceptions import ClientError, DatabaseError
+
+        self.check_query(text, write)
 
         def work(tx: Any) -> QueryResult:
             result = tx.run(text, params or {})

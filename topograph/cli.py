@@ -172,8 +172,8 @@ def matrix_command(
 ) -> None:
     """Pairwise NNSTD table: across runs at given epochs, or along one run."""
     from topograph.pairwise import across_runs, along_run, compute_pairs
-    from topograph.parquet import distances_table, figure4_matrix, write_table
-    from topograph.plotting import HeatmapPanel, plot_heatmaps
+    from topograph.parquet import distances_table, write_table
+    from topograph.plotting import plot_figure4
 
     with _reported():
         if (epoch is None) == (run is None):
@@ -217,14 +217,10 @@ def matrix_command(
             f"(method {results[0].result.method})"
         )
         if epoch is not None:
-            matrices = [(e, *figure4_matrix(table, e, layer)) for e in epoch]
-            if plot is not None:  # files first: a closed stdout must not cost the figure
-                panels = [HeatmapPanel(f"Epoch {e}, layer {layer}", r, m) for e, r, m in matrices]
-                plot_heatmaps(
-                    panels, plot, suptitle=f"NNSTD across runs (mean of layers 0..{layer})"
-                )
-            for e, runs, matrix in matrices:
-                _print_matrix(f"epoch {e}, layers 0..{layer}", runs, matrix)
+            # files first: a closed stdout must not cost the figure
+            panels = plot_figure4(table, epoch, layer, plot)
+            for e, panel in zip(epoch, panels, strict=True):
+                _print_matrix(f"epoch {e}, layers 0..{layer}", list(panel.labels), panel.matrix)
         else:
             for p in results:
                 typer.echo(f"{p.a} -> {p.b}: {p.result.cumulative(layer):.4f}")
@@ -562,19 +558,15 @@ def plot_heatmap_command(
     db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
 ) -> None:
     """Figure 4 from stored results: NNSTD between every pair of runs, one panel per epoch."""
-    from topograph.parquet import figure4_matrix, table_from_store
-    from topograph.plotting import HeatmapPanel, plot_heatmaps
+    from topograph.parquet import table_from_store
+    from topograph.plotting import plot_figure4
     from topograph.stores import open_store
 
     with _reported():
         check_figure_path(out)
         with open_store(db, read_only=True) as store:
             table = table_from_store(store, "distances")
-        panels = []
-        for e in epoch:
-            runs, matrix = figure4_matrix(table, e, layer, method)
-            panels.append(HeatmapPanel(f"Epoch {e}, layer {layer}", runs, matrix))
-        plot_heatmaps(panels, out, suptitle=f"NNSTD across runs (mean of layers 0..{layer})")
+        plot_figure4(table, epoch, layer, out, method)
         typer.echo(f"wrote {out}")
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "check_figure_path",
     "evolution_curves",
     "plot_evolution",
+    "plot_figure4",
     "plot_heatmaps",
     "short_labels",
 ]
@@ -179,3 +180,26 @@ def evolution_curves(
             )
         )
     return curves
+
+
+def plot_figure4(
+    distances: pa.Table,
+    epochs: Sequence[int],
+    layer: int,
+    out: Path | None,
+    method: str | None = None,
+) -> list[HeatmapPanel]:
+    """The paper's Figure 4 from a distances table: one heatmap per epoch, saved to ``out``.
+
+    Each panel is runs x runs of the mean NNSTD over layers 0..``layer``.
+    Returns the panels (``out=None`` computes them without drawing).
+    """
+    from topograph.parquet import figure4_matrix
+
+    panels = []
+    for e in epochs:
+        runs, matrix = figure4_matrix(distances, e, layer, method)
+        panels.append(HeatmapPanel(f"Epoch {e}, layer {layer}", runs, matrix))
+    if out is not None:
+        plot_heatmaps(panels, out, suptitle=f"NNSTD across runs (mean of layers 0..{layer})")
+    return panels

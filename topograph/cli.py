@@ -27,8 +27,11 @@ from topograph.plotting import check_figure_path
 app = typer.Typer(
     name="topograph",
     help=(
-        "Study the topology of sparse neural networks: load training checkpoints, "
-        "compare them with NNSTD (Liu et al. 2020), tabulate and plot the distances."
+        "Study how the topology of sparse neural networks forms and evolves in training. "
+        "The graph workflow: ingest checkpoints into a graph store (embedded by default, or "
+        "Neo4j), analyze them (NNSTD, Liu et al. 2020; spectral properties) in parallel, then "
+        "query, export and plot the results. nnstd and matrix compare checkpoint files "
+        "directly, without a store."
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from topograph.errors import InputError
+from topograph.errors import InputError, first_line
 from topograph.loaders.archives import extract_archive, is_archive
 from topograph.model import Checkpoint, CheckpointKey
 
@@ -61,9 +61,8 @@ def _read_layer(path: Path, k: int, where: str) -> tuple[sp.csr_matrix, npt.NDAr
     try:
         matrix = sp.load_npz(path)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"{where}: layer {k} is not a readable scipy sparse .npz ({msg})"
+            f"{where}: layer {k} is not a readable scipy sparse .npz ({first_line(exc)})"
         ) from None
     if matrix.ndim != 2 or matrix.shape[0] < 2 or matrix.shape[1] < 1:
         raise InputError(

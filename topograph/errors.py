@@ -15,3 +15,9 @@ class InputError(TopographError):
     Raised at the edge (loaders, the Checkpoint constructor, CLI arguments);
     inner code trusts what passed this check.
     """
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (or its type's name): messages stay one line."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

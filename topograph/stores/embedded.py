@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 import topograph.cypher as cypher
-from topograph.errors import TopographError
+from topograph.errors import TopographError, first_line
 from topograph.stores.base import GraphStore, QueryResult, plain
 from topograph.stores.rows import CheckpointRows
 
@@ -88,7 +88,7 @@ class EmbeddedStore(GraphStore):
                 self._db = ladybug.Database(str(self.path), read_only=True)
             self._conn = ladybug.Connection(self._db)
         except RuntimeError as exc:
-            raise EmbeddedStoreError(f"{self.path}: cannot open ({_first_line(exc)})") from None
+            raise EmbeddedStoreError(f"{self.path}: cannot open ({first_line(exc)})") from None
 
     def describe(self) -> str:
         return str(self.path)
@@ -105,7 +105,7 @@ class EmbeddedStore(GraphStore):
         try:
             return self._conn.execute(text, params or {})
         except RuntimeError as exc:
-            raise EmbeddedStoreError(f"{self.path}: {_first_line(exc)}") from None
+            raise EmbeddedStoreError(f"{self.path}: {first_line(exc)}") from None
 
     def _rollback(self) -> None:
         """Roll back the open transaction; a failed statement may have ended it already."""
@@ -191,8 +191,3 @@ class EmbeddedStore(GraphStore):
         except BaseException:
             self._rollback()
             raise
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

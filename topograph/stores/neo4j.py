@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 import topograph.cypher as cypher
-from topograph.errors import TopographError
+from topograph.errors import TopographError, first_line
 from topograph.stores.base import GraphStore, QueryResult, plain
 from topograph.stores.rows import CheckpointRows
 
@@ -96,7 +96,7 @@ class Neo4jStore(GraphStore):
                 f"{self.uri}: authentication failed (check NEO4J_USER/NEO4J_PASSWORD)"
             ) from None
         except (ServiceUnavailable, OSError, ValueError) as exc:
-            raise StoreError(f"{self.uri}: cannot reach Neo4j ({_first_line(exc)})") from None
+            raise StoreError(f"{self.uri}: cannot reach Neo4j ({first_line(exc)})") from None
 
     def describe(self) -> str:
         return self.uri
@@ -174,7 +174,7 @@ class Neo4jStore(GraphStore):
             exc = errors[0]
             if isinstance(exc, TopographError):
                 raise exc
-            raise StoreError(f"{self.uri}: write failed: {_first_line(exc)}") from exc
+            raise StoreError(f"{self.uri}: write failed: {first_line(exc)}") from exc
 
     def _write_one(self, session: Any, rows: CheckpointRows) -> None:
         ck = dict(rows.checkpoint)
@@ -255,8 +255,3 @@ class Neo4jStore(GraphStore):
             # CALL ... IN TRANSACTIONS needs an implicit (auto-commit) transaction.
             session.run(cypher.load("neo4j/delete_checkpoint"), ckpt=ckpt_id).consume()
             session.run(cypher.load("neo4j/delete_checkpoint_nodes"), ckpt=ckpt_id).consume()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -22,7 +22,6 @@ from topograph.distances.nnstd import NNSTDOptions, nnstd
 from topograph.errors import InputError, TopographError
 from topograph.loaders import open_source
 from topograph.model import CheckpointKey
-from topograph.plotting import check_figure_path
 
 app = typer.Typer(
     name="topograph",
@@ -176,7 +175,7 @@ def matrix_command(
     """Pairwise NNSTD table: across runs at given epochs, or along one run."""
     from topograph.pairwise import across_runs, along_run, compute_pairs
     from topograph.parquet import distances_table, write_table
-    from topograph.plotting import plot_figure4
+    from topograph.plotting import check_figure_path, plot_figure4
 
     with _reported():
         if (epoch is None) == (run is None):
@@ -562,7 +561,7 @@ def plot_heatmap_command(
 ) -> None:
     """Figure 4 from stored results: NNSTD between every pair of runs, one panel per epoch."""
     from topograph.parquet import table_from_store
-    from topograph.plotting import plot_figure4
+    from topograph.plotting import check_figure_path, plot_figure4
     from topograph.stores import open_store
 
     with _reported():
@@ -584,7 +583,7 @@ def plot_evolution_command(
 ) -> None:
     """NNSTD to the first epoch and test accuracy against epoch, one line per run."""
     from topograph.parquet import table_from_store
-    from topograph.plotting import evolution_curves, plot_evolution
+    from topograph.plotting import check_figure_path, evolution_curves, plot_evolution
     from topograph.stores import open_store
 
     with _reported():

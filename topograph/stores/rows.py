@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import scipy.sparse as sp
 
 from topograph.model import Checkpoint, CheckpointKey
 
@@ -148,8 +149,6 @@ def checkpoint_from_edges(
     position); ``src_idx``/``dst_idx`` the neuron indices within their
     positions.
     """
-    import scipy.sparse as sp
-
     layers = []
     for k in range(len(widths) - 1):
         sel = layer == k

@@ -15,10 +15,11 @@ single ``epoch_<EEE>`` folder, one run, or a folder of runs) or a ``.zip``,
 see :mod:`topograph.loaders.archives`). Runs and epochs come from the paths:
 the run is the name of the folder holding ``epoch_<EEE>``.
 
-Accuracy mapping: ``testacc.txt`` line ``E + 1`` (1-based) is the accuracy of
-checkpoint ``epoch_<E>``. In the published data line 1 is chance level (about
-0.10 on 10 classes), so ``epoch_000`` is the untrained initial topology and
-line ``E + 1`` the test accuracy measured with the topology saved at epoch E.
+Accuracy mapping: ``testacc.txt`` line ``E + 1`` (1-based) is taken as the
+accuracy of checkpoint ``epoch_<E>``, a convention of the published files. In
+the published data line 1 ranges from 0.098 (w0) to 0.308 (w3): near chance
+(0.10 on 10 classes) for some runs, clearly above it for others, so it is an
+accuracy measured early in training rather than the untrained network's.
 """
 
 from __future__ import annotations
@@ -183,6 +184,11 @@ class ReferenceLayoutSource:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    @property
+    def cache_key(self) -> object:
+        """Names the checkpoints behind this source, for the workers' caches."""
+        return ("files", str(self.root), tuple(self._dirs))
 
     # -- discovery --------------------------------------------------------
     def _discover(self) -> dict[CheckpointKey, Path]:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topograph import Checkpoint, InputError, nnstd
-from topograph.distances.nnstd import NNSTDOptions, layer_distance
+from topograph.measures.nnstd import NNSTDOptions, layer_distance
 
 from conftest import random_checkpoint
 

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from topograph import InputError, TopographError, nnstd
-from topograph.ingest import ingest
+from topograph import CheckpointKey, InputError, TopographError, nnstd
 from topograph.loaders import open_source
+from topograph.pipeline.ingest import ingest
 from topograph.stores import GraphStore, open_store
 
 from conftest import SAMPLE_COUNTS, SHARED_TOPO
@@ -84,12 +84,12 @@ def test_bad_checkpoint_stores_nothing_of_it(
     sp.save_npz(bad, m)
     with pytest.raises(InputError, match=r"epoch_010 layer 2: 1 weight\(s\) are NaN"):
         ingest(store, [str(src)])
-    stored = store.stored()
-    assert "e5_s0_w1@10" not in stored
+    stored = store.catalog()
+    assert CheckpointKey("e5_s0_w1", 10) not in stored
     assert all(c.complete for c in stored.values())
     report = ingest(store, [str(src)], keep_going=True)
     assert [ident for ident, _ in report.failed] == ["e5_s0_w1@10"]
-    assert sorted(c for c in store.stored()) == ["e5_s0_w1@0", "e5_s0_w1@190"]
+    assert [str(k) for k in store.catalog()] == ["e5_s0_w1@0", "e5_s0_w1@190"]
     assert store.status().counts["Neuron"] == 2 * 3146
 
 
@@ -108,7 +108,7 @@ def _complete_count(uri: str) -> int:
     """Complete checkpoints, read the way another process would."""
     try:
         with open_store(uri, read_only=True) as s:
-            return sum(c.complete for c in s.stored().values())
+            return sum(c.complete for c in s.catalog().values())
     except TopographError:
         return 0
 
@@ -135,7 +135,7 @@ def test_kill_9_mid_ingest_then_rerun_equals_clean(
     assert proc.returncode == -signal.SIGKILL, "ingest finished before it could be killed"
     with open_store(store_uri, read_only=True) as s:
         partial = s.status()
-        stored = s.stored()
+        stored = s.catalog()
     complete = [c for c in stored.values() if c.complete]
     assert len(complete) < total
     # What is visible as complete is whole: its edges are all there.

@@ -11,9 +11,17 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from topograph.stores.base import GraphStore, QueryResult, StoreStatus
+from topograph.stores.base import GraphStore, QueryResult, StoredCheckpoint, StoreStatus
 
-__all__ = ["DEFAULT_DB", "GraphStore", "QueryResult", "StoreStatus", "open_store", "resolve_uri"]
+__all__ = [
+    "DEFAULT_DB",
+    "GraphStore",
+    "QueryResult",
+    "StoreStatus",
+    "StoredCheckpoint",
+    "open_store",
+    "resolve_uri",
+]
 
 DEFAULT_DB = "topograph.lbdb"
 ENV_VAR = "TOPOGRAPH_DB"

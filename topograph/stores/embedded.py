@@ -14,16 +14,18 @@ read-only at once (workers do).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 import topograph.cypher as cypher
 from topograph.errors import TopographError, first_line
 from topograph.stores.base import GraphStore, QueryResult, plain
-from topograph.stores.rows import CheckpointRows
+from topograph.stores.codec import EncodedCheckpoint
 
 __all__ = ["EmbeddedStore"]
 
@@ -60,6 +62,35 @@ _LAYER_SCHEMA = pa.schema(
         ("density", pa.float64()),
     ]
 )
+#: COPY statements of a batch, in dependency order: nodes before the
+#: relationships between them (``cypher/embedded/copy/<name>.cypher``).
+_COPY_ORDER = ("checkpoints", "layers", "neurons", "has_checkpoint", "has_layer", "connects")
+
+
+def _neurons(e: EncodedCheckpoint) -> pa.Table:
+    """The Neuron table of one checkpoint (columns of the embedded schema, in order)."""
+    n = e.neurons
+    return pa.table(
+        {
+            "uid": pa.array(e.base + np.arange(n, dtype=np.int64)),
+            "ckpt": pa.array(np.full(n, e.id, dtype=object), pa.string()),
+            "run": pa.array(np.full(n, e.checkpoint["run"], dtype=object), pa.string()),
+            "epoch": pa.array(np.full(n, e.checkpoint["epoch"], dtype=np.int64)),
+            "layer": pa.array(e.position),
+            "idx": pa.array(e.index),
+            "bias": pa.array(e.bias, mask=np.isnan(e.bias)),
+        }
+    )
+
+
+def _connects(e: EncodedCheckpoint) -> pa.Table:
+    return pa.table(
+        {
+            "src": pa.array(e.base + e.src),
+            "dst": pa.array(e.base + e.dst),
+            "weight": pa.array(e.weight),
+        }
+    )
 
 
 class EmbeddedStore(GraphStore):
@@ -107,12 +138,23 @@ class EmbeddedStore(GraphStore):
         except RuntimeError as exc:
             raise EmbeddedStoreError(f"{self.path}: {first_line(exc)}") from None
 
-    def _rollback(self) -> None:
-        """Roll back the open transaction; a failed statement may have ended it already."""
+    @contextmanager
+    def _transaction(self, write: bool = True) -> Iterator[None]:
+        """One explicit transaction: committed on success, rolled back on any error."""
+        self._exec(cypher.load("embedded/begin_write" if write else "embedded/begin_read"))
         try:
-            self._conn.execute("ROLLBACK")
-        except RuntimeError:
-            pass
+            yield
+            self._exec(cypher.load("embedded/commit"))
+        except BaseException:
+            try:  # a failed statement may have ended the transaction already
+                self._conn.execute(cypher.load("embedded/rollback"))
+            except RuntimeError:
+                pass
+            raise
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise EmbeddedStoreError(f"{self.path}: opened read-only; cannot write")
 
     def ensure_schema(self) -> None:
         if self.read_only:
@@ -123,71 +165,54 @@ class EmbeddedStore(GraphStore):
     def query(
         self, text: str, params: dict[str, Any] | None = None, write: bool = False
     ) -> QueryResult:
-        if write and self.read_only:
-            raise EmbeddedStoreError(f"{self.path}: opened read-only; cannot write")
+        if write:
+            self._check_writable()
         self.check_query(text, write)
         # A read-only transaction makes the store refuse writes, as Neo4j's
         # read access mode does.
-        self._exec("BEGIN TRANSACTION" if write else "BEGIN TRANSACTION READ ONLY")
-        try:
-            result = self._exec(text, params)
+        with self._transaction(write):
+            try:
+                result = self._exec(text, params)
+            except EmbeddedStoreError as exc:
+                if not write and "read-only" in str(exc):
+                    raise EmbeddedStoreError(self.write_refused(str(exc))) from None
+                raise
             columns = list(result.get_column_names())
             rows = [tuple(plain(v) for v in row) for row in result.get_all()]
-            self._exec("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
         return QueryResult(columns, rows)
 
-    def write_checkpoints(self, batch: Sequence[CheckpointRows]) -> None:
+    def _write_encoded(self, batch: Sequence[EncodedCheckpoint]) -> None:
         if not batch:
             return
-        if self.read_only:
-            raise EmbeddedStoreError(f"{self.path}: opened read-only; cannot write")
-        checkpoints = pa.Table.from_pylist(
-            [{**r.checkpoint, "complete": False} for r in batch], schema=_CHECKPOINT_SCHEMA
-        )
+        self._check_writable()
+        checkpoints = pa.Table.from_pylist([e.checkpoint for e in batch], schema=_CHECKPOINT_SCHEMA)
         layers = pa.Table.from_pylist(
-            [lay for r in batch for lay in r.layers], schema=_LAYER_SCHEMA
+            [lay for e in batch for lay in e.layers], schema=_LAYER_SCHEMA
         )
-        neurons = pa.concat_tables([r.neurons for r in batch])
-        edges = pa.concat_tables([r.edges for r in batch])
-        has_checkpoint = pa.table({"from": checkpoints["run"], "to": checkpoints["id"]})
-        has_layer = pa.table({"from": layers["ckpt"], "to": layers["id"]})
-        runs = sorted({str(r.checkpoint["run"]) for r in batch})
         tables = {
             "checkpoints": checkpoints,
             "layers": layers,
-            "neurons": neurons,
-            "has_checkpoint": has_checkpoint,
-            "has_layer": has_layer,
-            "connects": edges,
+            "neurons": pa.concat_tables([_neurons(e) for e in batch]),
+            "has_checkpoint": pa.table({"from": checkpoints["run"], "to": checkpoints["id"]}),
+            "has_layer": pa.table({"from": layers["ckpt"], "to": layers["id"]}),
+            "connects": pa.concat_tables([_connects(e) for e in batch]),
         }
+        runs = sorted({str(e.checkpoint["run"]) for e in batch})
         # Three steps, in this order, because COPY data is made durable by the
         # checkpoint at COMMIT while Cypher writes are replayed from the WAL:
         # a transaction mixing both can come back torn after a kill -9.
         self._exec(cypher.load("embedded/merge_runs"), {"runs": runs})
-        self._exec("BEGIN TRANSACTION")
-        try:
-            for stmt in cypher.statements("embedded/copy_batch"):
-                name = stmt.rsplit("$", 1)[1]
-                self._exec(stmt, {name: tables[name]})
-            self._exec("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
-        ids = [str(r.checkpoint["id"]) for r in batch]
-        self._exec(cypher.load("embedded/complete_checkpoints"), {"ids": ids})
+        with self._transaction():
+            for name in _COPY_ORDER:
+                self._exec(cypher.load(f"embedded/copy/{name}"), {"batch": tables[name]})
+        self._exec(cypher.load("embedded/complete_checkpoints"), {"ids": [e.id for e in batch]})
 
-    def _create_matches(self, matches: pa.Table) -> None:
-        self._exec(cypher.load("embedded/copy_matches"), {"matches": matches})
+    def _create_matches(self, matches: dict[str, Any]) -> None:
+        self._check_writable()
+        self._exec(cypher.load("embedded/copy_matches"), {"batch": pa.table(matches)})
 
-    def delete_checkpoint(self, ckpt_id: str) -> None:
-        self._exec("BEGIN TRANSACTION")
-        try:
+    def _delete_checkpoint(self, ckpt_id: str) -> None:
+        self._check_writable()
+        with self._transaction():
             for stmt in cypher.statements("embedded/delete_checkpoint"):
                 self._exec(stmt, {"ckpt": ckpt_id})
-            self._exec("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise

@@ -20,12 +20,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import numpy as np
-import pyarrow as pa
 
 import topograph.cypher as cypher
 from topograph.errors import TopographError, first_line
 from topograph.stores.base import GraphStore, QueryResult, plain
-from topograph.stores.rows import CheckpointRows
+from topograph.stores.codec import EncodedCheckpoint
 
 __all__ = ["Neo4jStore", "redact"]
 
@@ -114,7 +113,7 @@ class Neo4jStore(GraphStore):
         with self._session(write=True) as session:
             for stmt in cypher.statements("schema/neo4j"):
                 session.run(stmt).consume()
-            session.run("CALL db.awaitIndexes(300)").consume()
+            session.run(cypher.load("neo4j/await_indexes")).consume()
 
     def query(
         self, text: str, params: dict[str, Any] | None = None, write: bool = False
@@ -135,25 +134,27 @@ class Neo4jStore(GraphStore):
                     return session.execute_write(work)
                 return session.execute_read(work)
         except (ClientError, DatabaseError) as exc:
-            msg = (exc.message or str(exc)).splitlines()[0]
-            raise StoreError(f"{self.uri}: query failed: {msg}") from None
+            msg = f"{self.uri}: query failed: {(exc.message or str(exc)).splitlines()[0]}"
+            if not write and "read access mode" in msg:
+                msg = self.write_refused(msg)
+            raise StoreError(msg) from None
 
-    def write_checkpoints(self, batch: Sequence[CheckpointRows]) -> None:
+    def _write_encoded(self, batch: Sequence[EncodedCheckpoint]) -> None:
         """Write each checkpoint in one transaction, ``writers`` transactions at a time.
 
         Parameters for the next checkpoint are packed in this thread while
         the writer threads' transactions run on the server.
         """
-        jobs: queue.Queue[CheckpointRows | None] = queue.Queue(maxsize=2 * self.writers)
+        jobs: queue.Queue[EncodedCheckpoint | None] = queue.Queue(maxsize=2 * self.writers)
         errors: list[BaseException] = []
 
         def writer() -> None:
             with self._session(write=True) as session:
-                while (rows := jobs.get()) is not None:
+                while (job := jobs.get()) is not None:
                     if errors:
                         continue
                     try:
-                        self._write_one(session, rows)
+                        self._write_one(session, job)
                     except BaseException as exc:  # surfaced below, in the caller's thread
                         errors.append(exc)
 
@@ -161,45 +162,42 @@ class Neo4jStore(GraphStore):
         for t in threads:
             t.start()
         try:
-            for rows in batch:
+            for encoded in batch:
                 if errors:
                     break
-                jobs.put(rows)
+                jobs.put(encoded)
         finally:
             for _ in threads:
                 jobs.put(None)
             for t in threads:
                 t.join()
         if errors:
-            exc = errors[0]
+            exc = errors[0]  # the first failure; the others follow from it
             if isinstance(exc, TopographError):
                 raise exc
             raise StoreError(f"{self.uri}: write failed: {first_line(exc)}") from exc
 
-    def _write_one(self, session: Any, rows: CheckpointRows) -> None:
-        ck = dict(rows.checkpoint)
-        ckpt = str(ck["id"])
-        nt, et = rows.neurons, rows.edges
-        uid = nt.column("uid").to_numpy()
-        base = int(uid[0])
+    def _write_one(self, session: Any, e: EncodedCheckpoint) -> None:
+        ck = e.checkpoint
+        ckpt = e.id
+        # Neurons are created from this statement's own lists; edges address
+        # them by offset into that list (see neo4j/create_graph.cypher).
         graph = {
             "ckpt": ckpt,
             "run": ck["run"],
             "epoch": ck["epoch"],
-            "uid": uid.tolist(),
-            "layer": nt.column("layer").to_numpy().tolist(),
-            "idx": nt.column("idx").to_numpy().tolist(),
-            "bias": nt.column("bias").to_pylist(),
+            "uid": (e.base + np.arange(e.neurons, dtype=np.int64)).tolist(),
+            "layer": e.position.tolist(),
+            "idx": e.index.tolist(),
+            "bias": [None if np.isnan(b) else b for b in e.bias.tolist()],
         }
-        src = et.column("src").to_numpy()
-        dst = et.column("dst").to_numpy()
-        weight = et.column("weight").to_numpy().astype(np.float64)
-        if len(src) <= self.tx_edges:
+        weight = e.weight.astype("float64")
+        if e.src.size <= self.tx_edges:
             # The whole checkpoint in one transaction: atomic by itself.
-            graph.update(src=(src - base).tolist(), dst=(dst - base).tolist(), w=weight.tolist())
+            graph.update(src=e.src.tolist(), dst=e.dst.tolist(), w=weight.tolist())
 
             def whole(tx: Any) -> None:
-                tx.run(cypher.load("neo4j/create_checkpoint"), ck=ck, layers=rows.layers).consume()
+                tx.run(cypher.load("neo4j/create_checkpoint"), ck=ck, layers=e.layers).consume()
                 tx.run(cypher.load("neo4j/create_graph"), graph).consume()
                 tx.run(cypher.load("neo4j/complete_checkpoint"), ckpt=ckpt).consume()
 
@@ -209,7 +207,7 @@ class Neo4jStore(GraphStore):
         # tx_edges, flagged complete only in the last transaction.
         session.execute_write(
             lambda tx: tx.run(
-                cypher.load("neo4j/create_checkpoint"), ck=ck, layers=rows.layers
+                cypher.load("neo4j/create_checkpoint"), ck=ck, layers=e.layers
             ).consume()
         )
         try:
@@ -218,9 +216,14 @@ class Neo4jStore(GraphStore):
                 lambda tx: tx.run(cypher.load("neo4j/create_graph"), {**graph, **empty}).consume()
             )
             text = cypher.load("neo4j/create_edges")
-            for s in range(0, len(src), self.tx_edges):
-                e = s + self.tx_edges
-                p = {"src": src[s:e].tolist(), "dst": dst[s:e].tolist(), "w": weight[s:e].tolist()}
+            src, dst = e.base + e.src, e.base + e.dst
+            for s in range(0, src.size, self.tx_edges):
+                end = s + self.tx_edges
+                p = {
+                    "src": src[s:end].tolist(),
+                    "dst": dst[s:end].tolist(),
+                    "w": weight[s:end].tolist(),
+                }
                 session.execute_write(lambda tx, p=p: tx.run(text, p).consume())
             session.execute_write(
                 lambda tx: tx.run(cypher.load("neo4j/complete_checkpoint"), ckpt=ckpt).consume()
@@ -229,28 +232,21 @@ class Neo4jStore(GraphStore):
             # Leave no debris when we can; after a kill -9 the next ingest
             # removes it (complete = false).
             try:
-                self.delete_checkpoint(ckpt)
+                self._delete_checkpoint(ckpt)
             except Exception:
                 pass
             raise
 
-    def _create_matches(self, matches: pa.Table) -> None:
+    def _create_matches(self, matches: dict[str, Any]) -> None:
         text = cypher.load("neo4j/create_matches")
-        cols = {name: matches.column(name).to_pylist() for name in matches.column_names}
+        cols = {name: values.tolist() for name, values in matches.items()}
         step = 50_000
         with self._session(write=True) as session:
-            for s in range(0, matches.num_rows, step):
-                params = {
-                    "src": cols["src"][s : s + step],
-                    "dst": cols["dst"][s : s + step],
-                    "layer": cols["layer"][s : s + step],
-                    "distance": cols["distance"][s : s + step],
-                    "method": cols["method"][s : s + step],
-                    "version": cols["version"][s : s + step],
-                }
+            for s in range(0, len(cols["src"]), step):
+                params = {name: values[s : s + step] for name, values in cols.items()}
                 session.execute_write(lambda tx, p=params: tx.run(text, p).consume())
 
-    def delete_checkpoint(self, ckpt_id: str) -> None:
+    def _delete_checkpoint(self, ckpt_id: str) -> None:
         with self._session(write=True) as session:
             # CALL ... IN TRANSACTIONS needs an implicit (auto-commit) transaction.
             session.run(cypher.load("neo4j/delete_checkpoint"), ckpt=ckpt_id).consume()

@@ -17,13 +17,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tqdm import tqdm
 
 from topograph.errors import InputError
 from topograph.loaders import open_source
+from topograph.model import Checkpoint
 from topograph.stores.base import GraphStore
-from topograph.stores.rows import CheckpointRows, checkpoint_id, checkpoint_rows
 
 __all__ = ["DEFAULT_BATCH_EDGES", "IngestReport", "ingest"]
 
@@ -51,7 +52,7 @@ class IngestReport:
 
 def ingest(
     store: GraphStore,
-    paths: Sequence[str],
+    paths: Sequence[str | Path],
     run: str | None = None,
     keep_going: bool = False,
     progress: bool = False,
@@ -65,10 +66,9 @@ def ingest(
     """
     report = IngestReport()
     started = time.perf_counter()
-    existing = store.stored()
-    next_cid = max((c.cid for c in existing.values()), default=-1) + 1
-    seen: dict[str, str] = {cid: c.hash for cid, c in existing.items() if c.complete}
-    batch: list[CheckpointRows] = []
+    existing = store.catalog()
+    seen = {key: c.hash for key, c in existing.items() if c.complete}
+    batch: list[Checkpoint] = []
     pending_edges = 0
 
     def flush() -> None:
@@ -79,10 +79,10 @@ def ingest(
         t = time.perf_counter()
         store.write_checkpoints(todo)
         report.write_seconds += time.perf_counter() - t
-        for rows in todo:
-            report.stored.append(str(rows.checkpoint["id"]))
-            report.neurons += int(rows.checkpoint["neurons"])  # type: ignore[call-overload]
-            report.edges += int(rows.checkpoint["edges"])  # type: ignore[call-overload]
+        for ck in todo:
+            report.stored.append(str(ck.key))
+            report.neurons += sum(ck.widths)
+            report.edges += ck.nnz
 
     try:
         for path in paths:
@@ -91,35 +91,33 @@ def ingest(
             except InputError as exc:
                 if not keep_going:
                     raise
-                report.failed.append((path, str(exc)))
+                report.failed.append((str(path), str(exc)))
                 continue
             with source:
                 bar = tqdm(
                     source.keys(), disable=not progress, unit="ckpt", desc="ingest", leave=False
                 )
                 for key in bar:
-                    ident = checkpoint_id(key)
                     try:
                         ck = source.load(*key)
-                        if ident in seen:
-                            if seen[ident] != ck.content_hash:
+                        if key in seen:
+                            if seen[key] != ck.content_hash:
                                 raise InputError(
-                                    f"{ck.source}: {ident} is already stored with different "
+                                    f"{ck.source}: {key} is already stored with different "
                                     "content; ingest it under another --run name"
                                 )
-                            report.skipped.append(ident)
+                            report.skipped.append(str(key))
                             continue
                     except InputError as exc:
                         if not keep_going:
                             raise
-                        report.failed.append((ident, str(exc)))
+                        report.failed.append((str(key), str(exc)))
                         continue
-                    if ident in existing and not existing[ident].complete:
-                        store.delete_checkpoint(ident)  # debris of an interrupted ingest
-                        report.repaired.append(ident)
-                    batch.append(checkpoint_rows(ck, next_cid))
-                    next_cid += 1
-                    seen[ident] = ck.content_hash
+                    if key in existing and not existing[key].complete:
+                        store.delete_checkpoint(key)  # debris of an interrupted ingest
+                        report.repaired.append(str(key))
+                    batch.append(ck)
+                    seen[key] = ck.content_hash
                     pending_edges += ck.nnz
                     if pending_edges >= batch_edges:
                         flush()

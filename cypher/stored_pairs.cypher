@@ -1,6 +1,6 @@
-// Results already stored, so analyze computes only what is missing:
-// one row per NNSTD or NEXT relationship, and per checkpoint pair with MATCHES
-// (kind, a, b, method).
+// Results already stored, so analyze computes only what is missing: one row
+// per relationship of a pair measure (NNSTD) or NEXT, and per checkpoint pair
+// with MATCHES: (kind, a, b, method).
 MATCH (a:Checkpoint)-[d:NNSTD]->(b:Checkpoint)
 RETURN 'NNSTD' AS kind, a.id AS a, b.id AS b, d.method AS method
 UNION ALL

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from topograph.errors import InputError
+from topograph.pipeline.tables import check_parent, figure4_matrix, one_method
 
 __all__ = [
     "FIGURE_SUFFIXES",
@@ -42,6 +43,7 @@ def check_figure_path(out: Path) -> Path:
     out = Path(out)
     if out.suffix.lower() not in FIGURE_SUFFIXES:
         raise InputError(f"{out}: figures are written as {', '.join(FIGURE_SUFFIXES)}")
+    check_parent(out)
     return out
 
 
@@ -56,7 +58,7 @@ class HeatmapPanel:
 
 def _save(fig: plt.Figure, out: Path, **kwargs: object) -> None:
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        check_parent(out)
         fig.savefig(out, dpi=130, **kwargs)  # type: ignore[arg-type]
     except OSError as exc:
         raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
@@ -150,8 +152,6 @@ def evolution_curves(
     distance is the network mean, or layer ``layer``'s when given; ``method``
     selects one NNSTD method's rows (required when several are stored).
     """
-    from topograph.parquet import one_method
-
     firsts: dict[str, int] = {}
     acc: dict[str, list[tuple[int, float]]] = {}
     for r in checkpoints.to_pylist():
@@ -194,8 +194,6 @@ def plot_figure4(
     Each panel is runs x runs of the mean NNSTD over layers 0..``layer``.
     Returns the panels (``out=None`` computes them without drawing).
     """
-    from topograph.parquet import figure4_matrix
-
     panels = []
     for e in epochs:
         runs, matrix = figure4_matrix(distances, e, layer, method)

@@ -26,19 +26,25 @@ where both run (tested on every published layer; typically about 1e-14).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import igraph as ig
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from topograph.errors import InputError
+from topograph.measures.base import CheckpointMeasure
 from topograph.model import Checkpoint
+from topograph.results import CheckpointProperties, stored
 
 __all__ = [
     "DENSE_MAX_NODES",
+    "SPECTRAL",
     "Solver",
+    "SpectralOptions",
     "SpectralProperties",
+    "checkpoint_spectra",
     "layer_spectrum",
     "network_spectrum",
     "spectrum_of_adjacency",
@@ -59,29 +65,47 @@ class SpectralProperties:
     λ1 - λ2 of the adjacency; ``lambda1``, ``lambda2``: those eigenvalues.
     ``isolated_in``/``isolated_out``: neurons with no edge on the input /
     output side (for a network: first and last layer). Degrees count edges of
-    the pattern. ``solver``: ``dense`` or ``sparse`` when both eigenproblems
-    used that solver, ``mixed`` when they differed.
+    the pattern. ``spectral_solver``: ``dense`` or ``sparse`` when both
+    eigenproblems used that solver, ``mixed`` when they differed.
     """
 
-    nodes: int
-    edges: int
-    components: int
-    algebraic_connectivity: float
-    lcc_size: int
-    lcc_algebraic_connectivity: float
-    lambda1: float
-    lambda2: float
-    spectral_gap: float
-    isolated_in: int
-    isolated_out: int
-    mean_degree: float
-    max_degree: int
-    mean_in_degree: float
-    max_in_degree: int
-    solver: str
+    nodes: int = stored("int64", "nodes of the graph (neurons)", in_graph=False)
+    edges: int = stored("int64", "edges of the graph (non-zero weights)", in_graph=False)
+    components: int = stored("int64", "connected components (isolated neurons count)")
+    algebraic_connectivity: float = stored(
+        "float64", "second-smallest Laplacian eigenvalue; 0 if disconnected"
+    )
+    lcc_size: int = stored("int64", "nodes of the largest connected component")
+    lcc_algebraic_connectivity: float = stored(
+        "float64", "algebraic connectivity of the largest component"
+    )
+    lambda1: float = stored("float64", "largest adjacency eigenvalue")
+    lambda2: float = stored("float64", "second-largest adjacency eigenvalue")
+    spectral_gap: float = stored("float64", "lambda1 - lambda2")
+    isolated_in: int = stored("int64", "input-side neurons without an edge")
+    isolated_out: int = stored("int64", "output-side neurons without an edge")
+    mean_degree: float = stored("float64", "mean node degree")
+    max_degree: int = stored("int64", "largest node degree")
+    mean_in_degree: float = stored("float64", "mean fan-in of output-side neurons")
+    max_in_degree: int = stored("int64", "largest fan-in of an output-side neuron")
+    spectral_solver: str = stored("string", "dense (numpy.linalg) or sparse (ARPACK)")
 
     def as_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SpectralOptions:
+    """Options of the spectral measure: ``solver`` auto (dense up to
+    :data:`DENSE_MAX_NODES` nodes), dense or sparse."""
+
+    solver: Solver = "auto"
+
+    def __post_init__(self) -> None:
+        if self.solver not in get_args(Solver):
+            raise InputError(
+                f"unknown spectral solver {self.solver!r} (use {', '.join(get_args(Solver))})"
+            )
 
 
 def _start_vector(n: int) -> np.ndarray:
@@ -226,7 +250,7 @@ def spectrum_of_adjacency(
         max_degree=int(degree.max()) if n else 0,
         mean_in_degree=float(in_degree.mean()) if n_out else 0.0,
         max_in_degree=int(in_degree.max()) if n_out else 0,
-        solver="dense" if used == {True} else "sparse" if used == {False} else "mixed",
+        spectral_solver="dense" if used == {True} else "sparse" if used == {False} else "mixed",
     )
 
 
@@ -255,3 +279,28 @@ def network_spectrum(ck: Checkpoint, solver: Solver = "auto") -> SpectralPropert
     upper = sp.csr_matrix((np.ones(r.size), (r, c)), shape=(n, n))
     adj = (upper + upper.T).tocsr()
     return spectrum_of_adjacency(adj, widths[0], widths[-1], solver)
+
+
+def checkpoint_spectra(
+    ck: Checkpoint, options: SpectralOptions | None = None
+) -> CheckpointProperties:
+    """Spectral properties of every layer of ``ck`` and of the whole network."""
+    solver = (options or SpectralOptions()).solver
+    return CheckpointProperties(
+        measure="spectral",
+        key=ck.key,
+        layers=tuple(layer_spectrum(ck, k, solver) for k in range(len(ck.layers))),
+        network=network_spectrum(ck, solver),
+    )
+
+
+#: The registry's entry for the spectral properties.
+SPECTRAL = CheckpointMeasure(
+    name="spectral",
+    summary="spectral properties of each layer and the whole network (Bourely et al. 2017)",
+    table="spectral",
+    result_type=SpectralProperties,
+    options_type=SpectralOptions,
+    compute=checkpoint_spectra,
+    relabel_invariant=True,
+)

@@ -1,7 +1,7 @@
-// Spectral properties of each whole network's graph (all layers), set on its Checkpoint node.
-// $rows: list of maps with id and the fields of topograph.spectral.SpectralProperties.
+// Spectral properties of each layer's bipartite graph, set on its Layer node.
+// $rows: list of maps with id and the graph-stored fields of topograph.measures.spectral.SpectralProperties.
 UNWIND $rows AS r
-MATCH (x:Checkpoint {id: r.id})
+MATCH (x:Layer {id: r.id})
 SET x.components = r.components,
     x.algebraic_connectivity = r.algebraic_connectivity,
     x.lcc_size = r.lcc_size,
@@ -15,4 +15,4 @@ SET x.components = r.components,
     x.max_degree = r.max_degree,
     x.mean_in_degree = r.mean_in_degree,
     x.max_in_degree = r.max_in_degree,
-    x.spectral_solver = r.solver
+    x.spectral_solver = r.spectral_solver

@@ -43,7 +43,8 @@ Two methods, always reported with the result:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 import scipy.sparse as sp
@@ -51,11 +52,15 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from topograph.errors import InputError
+from topograph.measures.base import PairMeasure
 from topograph.model import Checkpoint
+from topograph.results import DistanceResult, stored
 from topograph.types import FloatArray, Matching, Method, ResolvedMethod
 
 __all__ = [
     "AUTO_SPARSE_ABOVE",
+    "METHODS",
+    "NNSTD",
     "NNSTD_VERSION",
     "NNSTDOptions",
     "NNSTDResult",
@@ -73,7 +78,8 @@ NNSTD_VERSION = "1"
 #: methods tie at 2048 (0.6 s each); at 4096 sparse takes 2.7 s against 3.6 s,
 #: at 8192 16 s against 39 s, and at 16384 the dense matrices need ~6 GiB.
 AUTO_SPARSE_ABOVE = 2048
-METHODS: tuple[ResolvedMethod, ...] = ("reference", "sparse")
+#: The methods a user may choose, ``reference`` (the default) first.
+METHODS: tuple[Method, ...] = get_args(Method)
 
 
 @dataclass(frozen=True)
@@ -84,10 +90,12 @@ class NNSTDOptions:
     sparse_above: int = AUTO_SPARSE_ABOVE
 
     def __post_init__(self) -> None:
-        if self.method not in ("reference", "sparse", "auto"):
-            raise InputError(
-                f"unknown NNSTD method {self.method!r} (use reference, sparse or auto)"
-            )
+        if self.method not in METHODS:
+            raise InputError(f"unknown NNSTD method {self.method!r} (use {', '.join(METHODS)})")
+
+    def stored_methods(self) -> tuple[ResolvedMethod, ...]:
+        """Methods whose stored results this choice accepts (``auto`` resolves per network)."""
+        return ("reference", "sparse") if self.method == "auto" else (self.method,)
 
     def resolve(self, widths: tuple[int, ...]) -> ResolvedMethod:
         """The method used for networks of these widths."""
@@ -97,7 +105,7 @@ class NNSTDOptions:
 
 
 @dataclass(frozen=True, eq=False)
-class NNSTDResult:
+class NNSTDResult(DistanceResult):
     """NNSTD between network a and network b, and how it was reached.
 
     Attributes
@@ -108,6 +116,8 @@ class NNSTDResult:
         ``numpy.mean(layers)``: the network distance the reference prints.
     method
         ``"reference"`` or ``"sparse"``: the method actually used.
+    version
+        :data:`NNSTD_VERSION` of the code that computed it.
     matchings
         Per layer, an int64 array of length ``n_{k+1}``: output neuron ``j`` of
         network a is matched to output neuron ``matchings[k][j]`` of network b,
@@ -115,22 +125,12 @@ class NNSTDResult:
     costs
         Per layer, float64 array: ``costs[k][j]`` is the distance between
         neuron ``j`` of a and its match (0 = same inputs, 1 = none shared).
-    version
-        :data:`NNSTD_VERSION` of the code that computed it.
     """
 
-    layers: tuple[float, ...]
-    mean: float
-    method: ResolvedMethod
-    matchings: tuple[Matching, ...] = field(repr=False)
-    costs: tuple[FloatArray, ...] = field(repr=False, default=())
-    version: str = NNSTD_VERSION
-
-    def cumulative(self, layer: int) -> float:
-        """Mean of the distances of layers ``0..layer``: the paper's Figure 4 value."""
-        if not 0 <= layer < len(self.layers):
-            raise InputError(f"layer {layer} out of range 0..{len(self.layers) - 1}")
-        return float(np.mean(self.layers[: layer + 1]))
+    layers: tuple[float, ...] = stored(
+        "float64", "NNSTD of the layer, in [0, 1]", scope="layer", column="distance"
+    )
+    method: ResolvedMethod = stored("string", "assignment method: reference or sparse")
 
 
 def overlap(a: sp.csr_matrix, b: sp.csr_matrix) -> tuple[sp.csr_matrix, FloatArray, FloatArray]:
@@ -305,6 +305,28 @@ def nnstd(
         layers=tuple(distances),
         mean=float(np.mean(distances)),
         method=method,
+        version=NNSTD_VERSION,
         matchings=tuple(matchings),
         costs=tuple(costs),
     )
+
+
+def _compute(a: Checkpoint, b: Checkpoint, options: NNSTDOptions) -> NNSTDResult:
+    return nnstd(a, b, options)
+
+
+#: The registry's entry for NNSTD.
+NNSTD = PairMeasure(
+    name="nnstd",
+    summary="Neural Network Sparse Topology Distance (Liu et al. 2020): match neurons, compare",
+    version=NNSTD_VERSION,
+    relationship="NNSTD",
+    table="distances",
+    result_type=NNSTDResult,
+    options_type=NNSTDOptions,
+    methods=METHODS,
+    compute=_compute,
+    aligned=True,
+    symmetry="first",
+    relabel_invariant="first",
+)

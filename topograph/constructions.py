@@ -19,8 +19,8 @@ Erdős–Rényi         SET (Mocanu et al., Nat. Commun. 2018):     every positi
                     density ε(n_in + n_out)/(n_in·n_out)        independently, prob. p
 left-regular        Bourely, Boueri, Choromanski 2017 (arXiv    every input neuron has
                     1706.05683), "random expander"              exactly d outputs
-biregular           same paper's random regular graphs,         d per input, n_in·d/n_out
-                    generalised to n_in != n_out                per output, no multi-edges
+biregular           the random expander made regular on both    d per input, n_in·d/n_out
+                    sides (the Ramanujan bound's setting)       per output, no multi-edges
 regular circulant   same paper, deterministic "regular"         row r = row 0 rotated by
                     topology                                    r·shift; evenly spaced ones
 Fibonacci circulant same paper, deterministic "Fibonacci"       row r = row 0 rotated by
@@ -384,10 +384,11 @@ def biregular_layer(
 ) -> sp.csr_matrix:
     """Random biregular layer: every input has ``degree`` outputs, every output the same fan-in.
 
-    The fan-in is ``n_in · degree / n_out``, which must be an integer. For a
-    square layer this is the random ``d``-regular bipartite graph, the random
-    regular topology of Bourely et al. (2017), whose second adjacency
-    eigenvalue sits near the Ramanujan bound ``2 sqrt(d - 1)``; for
+    The fan-in is ``n_in · degree / n_out``, which must be an integer. It is
+    the random expander of Bourely et al. (2017) (:func:`left_regular_layer`)
+    with the output side made regular too. For a square layer this is the
+    random ``d``-regular bipartite graph, whose second adjacency eigenvalue
+    sits near the Ramanujan bound ``2 sqrt(d - 1)``; for
     ``n_in != n_out`` it is the ``(d_in, d_out)``-biregular graph, whose bound is
     ``sqrt(d_in - 1) + sqrt(d_out - 1)``. Sampled by the configuration model
     with switchings that remove repeated edges (see the module source);
@@ -883,7 +884,7 @@ CONSTRUCTIONS: dict[str, Construction] = {
         Construction(
             "biregular",
             "random biregular",
-            "random (d_in, d_out)-biregular bipartite graph (Bourely et al. 2017)",
+            "random (d_in, d_out)-biregular graph: the random expander, regular on both sides",
             True,
             lambda n, m, d, g, w: biregular_layer(n, m, d, rng=g, weights=w),
         ),

@@ -18,8 +18,8 @@ Cost: the default grid (:class:`StudyGrid`) builds 308 layers of 256 to 1024
 nodes. Many small dense eigenproblems run best with one BLAS thread each:
 :func:`run_study` limits BLAS to ``blas_threads`` (default 1) while it runs,
 with ``threadpoolctl``. On a shared two-core machine the default grid took
-about 14-27 s that way and 143 s with OpenBLAS's default two threads, which
-spin against the other processes.
+14-30 s that way and 143 s with OpenBLAS's default two threads, which spin
+against the other processes.
 """
 
 from __future__ import annotations
@@ -147,9 +147,9 @@ class StudyGrid:
     get one). ``seed``: the parent of every cell's seed.
 
     The default, 5 families x 4 sizes x 7 degrees, 3 replicates of the random
-    ones (300 layers, up to 1024 nodes), includes one layer with
-    ``n_in != n_out`` (512 -> 128) and runs in well under two minutes on two
-    cores (see the README of the study for measured times).
+    ones (308 layers, up to 1024 nodes), includes one layer with
+    ``n_in != n_out`` (512 -> 128). Measured on a shared two-core machine
+    (load average 7-10 from other work): 14-30 s with one BLAS thread.
     """
 
     constructions: tuple[str, ...] = tuple(CONSTRUCTIONS)

@@ -1,6 +1,6 @@
 """Imports flow one way, and ``import topograph`` stays light.
 
-cli -> session -> pipeline -> {loaders, stores, measures, compute} -> model.
+cli -> session -> pipeline -> {loaders, stores, measures, compute, constructions} -> model.
 Never measures -> stores or loaders, loaders -> stores, stores -> measures,
 compute -> stores or loaders, model -> anything but errors and types. Read
 from the source with ``ast`` (every import, including those inside
@@ -28,6 +28,7 @@ LAYERS = {
     "topograph.model": "model",
     "topograph.results": "model",
     "topograph.measures": "measures",
+    "topograph.constructions": "constructions",
     "topograph.loaders": "loaders",
     "topograph.stores": "stores",
     "topograph.compute": "compute",
@@ -43,13 +44,33 @@ ALLOWED = {
     "base": set(),
     "model": {"base"},
     "measures": {"base", "model"},
+    "constructions": {"base", "model"},
     "loaders": {"base", "model"},
     "stores": {"base", "model"},
     "compute": {"base", "model", "measures"},
-    "pipeline": {"base", "model", "measures", "loaders", "stores", "compute"},
-    "session": {"base", "model", "measures", "loaders", "stores", "compute", "pipeline"},
+    "pipeline": {"base", "model", "measures", "constructions", "loaders", "stores", "compute"},
+    "session": {
+        "base",
+        "model",
+        "measures",
+        "constructions",
+        "loaders",
+        "stores",
+        "compute",
+        "pipeline",
+    },
     "cli": {"base", "front", "session", "pipeline"},
-    "front": {"base", "model", "measures", "loaders", "stores", "compute", "pipeline", "session"},
+    "front": {
+        "base",
+        "model",
+        "measures",
+        "constructions",
+        "loaders",
+        "stores",
+        "compute",
+        "pipeline",
+        "session",
+    },
 }
 
 

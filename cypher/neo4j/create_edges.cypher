@@ -3,4 +3,4 @@
 UNWIND range(0, size($src) - 1) AS i
 MATCH (a:Neuron {uid: $src[i]})
 MATCH (b:Neuron {uid: $dst[i]})
-CREATE (a)-[:CONNECTS {weight: $w[i]}]->(b)
+CREATE (a)-[:CONNECTS {weight: $w[i], tap: CASE $tap[i] WHEN 0 THEN null ELSE $tap[i] END}]->(b)

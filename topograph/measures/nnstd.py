@@ -5,7 +5,11 @@ Liu, Van der Lee, Yaman, Atashgahi, Ferraro, Sokar, Pechenizkiy, Mocanu:
 
 Two networks with the same layer widths are compared layer by layer on their
 **topology only** (``w != 0``; weights and biases are ignored). Input neurons
-are shared. In layer ``k`` every output neuron ``j`` is the set ``S_j`` of
+are shared. Convolutions are compared the same way with channels as neurons:
+output channel ``j``'s input set is every ``(c, y, x)`` with a non-zero
+weight, and a matching of channels moves whole row blocks of the next layer
+(see :mod:`topograph.model`); with ``1 x 1`` kernels this is the dense
+definition. In layer ``k`` every output neuron ``j`` is the set ``S_j`` of
 input neurons it reads from; neurons ``j`` (network a) and ``l`` (network b)
 are at distance::
 
@@ -53,7 +57,7 @@ from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from topograph.errors import InputError
 from topograph.measures.base import PairMeasure
-from topograph.model import Checkpoint
+from topograph.model import Checkpoint, block_rows
 from topograph.results import DistanceResult, stored
 from topograph.types import FloatArray, Matching, Method, ResolvedMethod
 
@@ -286,6 +290,12 @@ def nnstd(
             f"cannot compare {a.key} and {b.key}: layer widths differ "
             f"({'-'.join(map(str, a.widths))} vs {'-'.join(map(str, b.widths))})"
         )
+    if a.structure != b.structure:
+        kinds_a = ", ".join(i.describe() for i in a.info)
+        kinds_b = ", ".join(i.describe() for i in b.info)
+        raise InputError(
+            f"cannot compare {a.key} and {b.key}: layer kinds differ ({kinds_a} vs {kinds_b})"
+        )
     method = opts.resolve(a.widths)
     distances: list[float] = []
     matchings: list[Matching] = []
@@ -295,8 +305,9 @@ def nnstd(
         pa = a.pattern(k)
         pb = b.pattern(k)
         if perm is not None:
-            # Row j of b's layer becomes the row of b's neuron matched to a's j.
-            pb = pb[perm]
+            # Input neuron j of b's layer becomes b's neuron matched to a's j:
+            # its rows (a whole block, for a conv or after a flatten) move with it.
+            pb = pb[block_rows(perm, b.info[k].block)]
         dist, perm, cost = matched_layer(pa, pb, method)
         distances.append(dist)
         matchings.append(perm)

@@ -255,8 +255,8 @@ def spectrum_of_adjacency(
 
 
 def layer_spectrum(ck: Checkpoint, k: int, solver: Solver = "auto") -> SpectralProperties:
-    """Properties of layer ``k``'s bipartite graph (pattern of ``W[k]``)."""
-    b = ck.pattern(k)
+    """Properties of layer ``k``'s bipartite graph between neurons (channels, for a conv)."""
+    b = ck.neuron_pattern(k)
     n_in, n_out = b.shape
     adj = sp.bmat(
         [[sp.csr_matrix((n_in, n_in)), b], [b.T, sp.csr_matrix((n_out, n_out))]], format="csr"
@@ -271,7 +271,7 @@ def network_spectrum(ck: Checkpoint, solver: Solver = "auto") -> SpectralPropert
     n = int(offsets[-1])
     rows, cols = [], []
     for k in range(len(ck.layers)):
-        coo = ck.layers[k].tocoo()
+        coo = ck.neuron_pattern(k).tocoo()
         rows.append(coo.row.astype(np.int64) + offsets[k])
         cols.append(coo.col.astype(np.int64) + offsets[k + 1])
     r = np.concatenate(rows)

@@ -327,11 +327,11 @@ class GraphStore(ABC):
         lo = neuron_uid_base(int(meta[0]["cid"]))
         span = {"lo": lo, "hi": lo + int(meta[0]["neurons"])}
         edges = self._named("checkpoint_edges", span).dicts()
-        cols = edges[0] if edges else {"src": [], "dst": [], "weight": []}
+        cols = edges[0] if edges else {"src": [], "dst": [], "tap": [], "weight": []}
         biases = self._named("checkpoint_biases", span).dicts()
         bias = biases[0] if biases and biases[0]["uid"] else {"uid": [], "bias": []}
         return decode_checkpoint(
-            meta, cols["src"], cols["dst"], cols["weight"], bias["uid"], bias["bias"]
+            meta, cols["src"], cols["dst"], cols["tap"], cols["weight"], bias["uid"], bias["bias"]
         )
 
     def status(self) -> StoreStatus:

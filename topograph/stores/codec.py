@@ -11,7 +11,14 @@ here once, with its inverse beside it:
   the chain (inputs of layer 0 first). Integer keys keep bulk loads and
   index lookups fast; a checkpoint's neurons are the uid range
   ``[cid << 32, (cid << 32) + neurons)``.
-* One CONNECTS relationship per non-zero weight, float32 weight.
+* One CONNECTS relationship per non-zero weight, float32 weight. Where an
+  input neuron owns several rows (a conv's kernel positions, a flatten's
+  spatial positions; :class:`~topograph.model.LayerInfo`), the edge goes from
+  that neuron (channel) and ``tap`` says which of its rows: matrix row
+  ``idx * block + tap``. Dense layers have ``tap = 0``.
+* A Layer node keeps ``n_in`` input neurons (channels), ``block`` rows per
+  neuron, its ``kind``, ``kernel`` (``"3x3"``, empty for dense), source
+  ``name`` and ``topology`` (zeros or mask).
 * MATCHES go from neuron ``j`` at position ``k + 1`` of checkpoint a to its
   match in b, carrying the matched pair's distance.
 
@@ -28,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from topograph.model import Checkpoint, CheckpointKey
+from topograph.model import Checkpoint, CheckpointKey, LayerInfo
 from topograph.results import PairDistance, record
 
 __all__ = [
@@ -79,7 +86,8 @@ class EncodedCheckpoint:
     ``base`` (:func:`neuron_uid_base`) where it needs global uids.
     ``position``/``index``: each neuron's position in the chain and index
     within it; ``bias``: float64, NaN where a neuron has none. ``src``,
-    ``dst``: neuron offsets of each non-zero weight; ``weight``: float32.
+    ``dst``: neuron offsets of each non-zero weight; ``tap``: which of the
+    source neuron's rows (int32, 0 for dense layers); ``weight``: float32.
     """
 
     checkpoint: dict[str, Any]
@@ -90,6 +98,7 @@ class EncodedCheckpoint:
     bias: npt.NDArray[np.float64]
     src: npt.NDArray[np.int64]
     dst: npt.NDArray[np.int64]
+    tap: npt.NDArray[np.int32]
     weight: npt.NDArray[np.float32]
 
     @property
@@ -117,10 +126,12 @@ def encode_checkpoint(ck: Checkpoint, cid: int) -> EncodedCheckpoint:
     for k, b in enumerate(ck.biases):
         if b is not None:
             bias[offsets[k + 1] : offsets[k + 2]] = b
-    src, dst, weight = [], [], []
-    for k, w in enumerate(ck.layers):
+    src, dst, tap, weight = [], [], [], []
+    for k, (w, li) in enumerate(zip(ck.layers, ck.info, strict=True)):
         coo = w.tocoo()
-        src.append(offsets[k] + coo.row.astype(np.int64))
+        row = coo.row.astype(np.int64)
+        src.append(offsets[k] + row // li.block)
+        tap.append((row % li.block).astype(np.int32))
         dst.append(offsets[k + 1] + coo.col.astype(np.int64))
         weight.append(coo.data)
     layers = [
@@ -130,12 +141,17 @@ def encode_checkpoint(ck: Checkpoint, cid: int) -> EncodedCheckpoint:
             "run": ck.run,
             "epoch": ck.epoch,
             "idx": k,
-            "n_in": int(w.shape[0]),
+            "n_in": int(w.shape[0] // li.block),
             "n_out": int(w.shape[1]),
             "nnz": int(w.nnz),
             "density": float(w.nnz / (w.shape[0] * w.shape[1])),
+            "name": li.name,
+            "kind": li.kind,
+            "kernel": "x".join(map(str, li.kernel)),
+            "block": int(li.block),
+            "topology": li.topology,
         }
-        for k, w in enumerate(ck.layers)
+        for k, (w, li) in enumerate(zip(ck.layers, ck.info, strict=True))
     ]
     checkpoint = {
         "id": cpid,
@@ -159,6 +175,7 @@ def encode_checkpoint(ck: Checkpoint, cid: int) -> EncodedCheckpoint:
         bias=bias,
         src=np.concatenate(src),
         dst=np.concatenate(dst),
+        tap=np.concatenate(tap),
         weight=np.concatenate(weight).astype(np.float32, copy=False),
     )
 
@@ -167,6 +184,7 @@ def decode_checkpoint(
     meta: Sequence[dict[str, Any]],
     edge_src: Any,
     edge_dst: Any,
+    edge_tap: Any,
     edge_weight: Any,
     bias_uid: Any,
     bias_value: Any,
@@ -174,9 +192,9 @@ def decode_checkpoint(
     """Inverse of :func:`encode_checkpoint`, from what a store reads back.
 
     ``meta``: the rows of ``cypher/checkpoint.cypher`` (one per layer, in
-    layer order); ``edge_*``: global uids and weights of every CONNECTS;
-    ``bias_*``: global uids and values of the neurons that carry a bias.
-    Returns exactly the stored pattern, float32 weights and biases.
+    layer order); ``edge_*``: global uids, taps and weights of every
+    CONNECTS; ``bias_*``: global uids and values of the neurons that carry a
+    bias. Returns exactly the stored pattern, float32 weights and biases.
     """
     first = meta[0]
     widths = (int(first["n_in"]), *(int(m["n_out"]) for m in meta))
@@ -189,16 +207,27 @@ def decode_checkpoint(
         pos = np.searchsorted(offsets, off, side="right") - 1
         return pos, off - offsets[pos]
 
+    info = tuple(
+        LayerInfo(
+            name=m["name"] or "",
+            kind=m["kind"] or "dense",
+            kernel=tuple(int(x) for x in (m["kernel"] or "").split("x") if x),
+            block=int(m["block"] or 1),
+            topology=m["topology"] or "zeros",
+        )
+        for m in meta
+    )
     layer, src = position(edge_src)
     _, dst = position(edge_dst)
+    tap = np.asarray(edge_tap, dtype=np.int64)
     # Stored from float32 (Neo4j keeps it as float64): the cast is exact.
     weight = np.asarray(edge_weight, dtype=np.float64).astype(np.float32)
     layers = []
-    for k in range(len(widths) - 1):
+    for k, li in enumerate(info):
         sel = layer == k
-        layers.append(
-            sp.csr_matrix((weight[sel], (src[sel], dst[sel])), shape=(widths[k], widths[k + 1]))
-        )
+        rows = src[sel] * li.block + tap[sel]
+        shape = (widths[k] * li.block, widths[k + 1])
+        layers.append(sp.csr_matrix((weight[sel], (rows, dst[sel])), shape=shape))
     biases: list[npt.NDArray[np.float64] | None] = [None] * (len(widths) - 1)
     pos, idx = position(bias_uid)
     values = np.asarray(bias_value, dtype=np.float64)
@@ -215,6 +244,7 @@ def decode_checkpoint(
         biases=tuple(biases),  # type: ignore[arg-type]
         source=first["source"] or "",
         accuracy=first["accuracy"],
+        info=info,
     )
 
 

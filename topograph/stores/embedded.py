@@ -60,6 +60,11 @@ _LAYER_SCHEMA = pa.schema(
         ("n_out", pa.int64()),
         ("nnz", pa.int64()),
         ("density", pa.float64()),
+        ("name", pa.string()),
+        ("kind", pa.string()),
+        ("kernel", pa.string()),
+        ("block", pa.int64()),
+        ("topology", pa.string()),
     ]
 )
 #: COPY statements of a batch, in dependency order: nodes before the
@@ -89,6 +94,7 @@ def _connects(e: EncodedCheckpoint) -> pa.Table:
             "src": pa.array(e.base + e.src),
             "dst": pa.array(e.base + e.dst),
             "weight": pa.array(e.weight),
+            "tap": pa.array(e.tap),
         }
     )
 

@@ -194,7 +194,9 @@ class Neo4jStore(GraphStore):
         weight = e.weight.astype("float64")
         if e.src.size <= self.tx_edges:
             # The whole checkpoint in one transaction: atomic by itself.
-            graph.update(src=e.src.tolist(), dst=e.dst.tolist(), w=weight.tolist())
+            graph.update(
+                src=e.src.tolist(), dst=e.dst.tolist(), tap=e.tap.tolist(), w=weight.tolist()
+            )
 
             def whole(tx: Any) -> None:
                 tx.run(cypher.load("neo4j/create_checkpoint"), ck=ck, layers=e.layers).consume()
@@ -211,7 +213,7 @@ class Neo4jStore(GraphStore):
             ).consume()
         )
         try:
-            empty: dict[str, list[int]] = {"src": [], "dst": [], "w": []}
+            empty: dict[str, list[int]] = {"src": [], "dst": [], "tap": [], "w": []}
             session.execute_write(
                 lambda tx: tx.run(cypher.load("neo4j/create_graph"), {**graph, **empty}).consume()
             )

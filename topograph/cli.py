@@ -51,9 +51,17 @@ METHOD_HELP = (
     "scales to wide layers; auto: sparse above 2048 neurons per layer."
 )
 PLOT_METHOD_HELP = "NNSTD method whose stored results to draw (needed when several are stored)."
+ALIGN_HELP = (
+    "nnstd: match neurons first (NNSTD; for independently trained runs, whose neuron labels are "
+    "arbitrary); none: compare the masks as labelled, 1 - Jaccard and Hamming density per layer "
+    "(for networks pruned from the same dense model: lottery tickets, magnitude pruning)."
+)
 
 Db = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
-MethodOpt = Annotated[str, typer.Option("--method", help=METHOD_HELP)]
+MethodOpt = Annotated[
+    str | None, typer.Option("--method", help=METHOD_HELP + " Default: reference.")
+]
+AlignOpt = Annotated[str, typer.Option("--align", help=ALIGN_HELP)]
 Workers = Annotated[int | None, typer.Option(help="Worker processes (default: every core).")]
 Progress = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
 Figure = Annotated[Path, typer.Option("--out", "-o", help="Image to write (.png/.pdf/.svg).")]
@@ -107,6 +115,15 @@ def _reported() -> Iterator[None]:
         raise typer.Exit(0) from None
 
 
+def _options(align: str, method: str | None) -> dict[str, str]:
+    """The measure's options from --align and --method (a method belongs to NNSTD only)."""
+    if method is None:
+        return {}
+    if align != "nnstd":
+        raise InputError(f"--method chooses how NNSTD matches neurons; --align {align} has none")
+    return {"method": method}
+
+
 def _connect(db: str | None, read_only: bool = False) -> Any:
     from topograph.session import connect
 
@@ -130,40 +147,49 @@ def nnstd_command(
     epoch: Annotated[
         int | None, typer.Option(help="Epoch for both A and B, unless set apart.")
     ] = None,
-    method: MethodOpt = "reference",
+    method: MethodOpt = None,
+    align: AlignOpt = "nnstd",
     output: Annotated[
         OutputFormat, typer.Option("--format", help="table or one JSON object.")
     ] = OutputFormat.table,
 ) -> None:
-    """NNSTD between two checkpoints: per-layer distances (0 = same topology, 1 = disjoint) and their mean."""
+    """NNSTD (or, with --align none, the mask distance) between two checkpoints: per layer (0 = same topology, 1 = disjoint) and the mean."""
     from topograph.pipeline.compare import compare_files
 
     with _reported():
         cmp = compare_files(
             a, b, run_a, epoch_a if epoch_a is not None else epoch,
-            run_b, epoch_b if epoch_b is not None else epoch, method=method,
+            run_b, epoch_b if epoch_b is not None else epoch, align=align,
+            **_options(align, method),
         )  # fmt: skip
         p, result = cmp.pair, cmp.pair.result
+        hamming = getattr(result, "hamming", None)
         if output is OutputFormat.json:
             typer.echo(
                 json.dumps(
                     {
                         "a": {"run": p.a.run, "epoch": p.a.epoch},
                         "b": {"run": p.b.run, "epoch": p.b.epoch},
+                        "measure": p.measure,
                         "method": result.method,
                         "layers": list(result.layers),
                         "mean": result.mean,
                         "version": result.version,
+                        **({"hamming": list(hamming)} if hamming is not None else {}),
                     }
                 )
             )
             return
-        typer.echo(f"NNSTD {p.a} -> {p.b}  (method {result.method})")
-        typer.echo(f"{'layer':>5}  {'shape':>11}  distance")
+        title = "NNSTD" if p.measure == "nnstd" else "mask distance (1 - Jaccard, unaligned)"
+        typer.echo(f"{title} {p.a} -> {p.b}  (method {result.method})")
+        extra = "  hamming" if hamming is not None else ""
+        typer.echo(f"{'layer':>5}  {'shape':>11}  {'kind':<8}  distance{extra}")
         for k, d in enumerate(result.layers):
             shape = "x".join(map(str, cmp.a.layers[k].shape))
-            typer.echo(f"{k:>5}  {shape:>11}  {d!r}")
-        typer.echo(f"{'mean':>5}  {'':>11}  {result.mean!r}")
+            kind = cmp.a.info[k].kind
+            more = f"  {hamming[k]!r}" if hamming is not None else ""
+            typer.echo(f"{k:>5}  {shape:>11}  {kind:<8}  {d!r}{more}")
+        typer.echo(f"{'mean':>5}  {'':>11}  {'':<8}  {result.mean!r}")
 
 
 @app.command("matrix")
@@ -190,7 +216,8 @@ def matrix_command(
     layer: Annotated[
         int, typer.Option(help="Layer L shown: mean NNSTD of layers 0..L, as in Figure 4.")
     ] = 0,
-    method: MethodOpt = "reference",
+    method: MethodOpt = None,
+    align: AlignOpt = "nnstd",
     workers: Workers = None,
     out: Annotated[
         Path | None,
@@ -215,8 +242,8 @@ def matrix_command(
                 raise InputError("--plot draws the across-run heatmap: use it with --epoch")
             check_figure_path(plot)
         m = distance_matrix(
-            source, epochs=epoch, run=run, consecutive=consecutive, layer=layer,
-            workers=workers, progress=progress, method=method,
+            source, epochs=epoch, run=run, consecutive=consecutive, layer=layer, align=align,
+            workers=workers, progress=progress, **_options(align, method),
         )  # fmt: skip
         if out is not None:
             write_table(m.table, out)
@@ -317,7 +344,8 @@ def analyze_command(
     matches_across: Annotated[
         bool, typer.Option(help="Also store MATCHES for the across-run pairs.")
     ] = False,
-    method: MethodOpt = "reference",
+    method: MethodOpt = None,
+    align: AlignOpt = "nnstd",
     workers: Workers = None,
     scheduler: Annotated[
         str | None,
@@ -335,8 +363,9 @@ def analyze_command(
     """
     with _reported(), _connect(db) as session:
         report = session.analyze(
-            epochs=epoch, runs=run, spectral=spectral, matches_across=matches_across,
-            force=force, workers=workers, scheduler=scheduler, progress=progress, method=method,
+            epochs=epoch, runs=run, spectral=spectral, align=align,
+            matches_across=matches_across, force=force, workers=workers, scheduler=scheduler,
+            progress=progress, **_options(align, method),
         )  # fmt: skip
         typer.echo(f"{session.describe()}: analysis done")
         for stage, seconds in report.stage_seconds.items():

@@ -130,7 +130,7 @@ class Session:
         epochs: list[int] | None = None,
         runs: list[str] | None = None,
         spectral: bool = False,
-        measure: str = "nnstd",
+        align: str = "nnstd",
         matches_across: bool = False,
         force: bool = False,
         workers: int | None = None,
@@ -145,14 +145,15 @@ class Session:
         properties of everything. ``epochs``: every pair of runs at these
         epochs; ``runs``: consecutive epochs of these runs (NEXT, EVOLVES,
         MATCHES) and each against the first; ``spectral``: spectral properties
-        of every checkpoint. ``measure``: the pair measure; ``options`` its
-        options (``method="sparse"``). Only missing results are computed
+        of every checkpoint. ``align``: ``nnstd`` (neurons matched: NNSTD) or
+        ``none`` (masks compared as labelled: the unaligned distance);
+        ``options`` the measure's options (``method="sparse"``). Only missing results are computed
         unless ``force``. ``scheduler``: a Dask scheduler address.
         """
         from topograph import measures
         from topograph.pipeline.analyze import analyze
 
-        spec = measures.get(measure)
+        spec = measures.by_align(align)
         opts = spec.options(**options)
         store = self._writer()
         if epochs or runs or spectral:
@@ -162,12 +163,12 @@ class Session:
                 properties=("spectral",) if spectral else (),
                 matches_across=matches_across,
                 force=force,
-                measure=measure,
+                measure=spec.name,
                 options=opts,
             )
         else:
             plan = default_plan(
-                store, measure=measure, options=opts, force=force, matches_across=matches_across
+                store, measure=spec.name, options=opts, force=force, matches_across=matches_across
             )
         return analyze(store, self.uri, plan, workers=workers, scheduler=scheduler,
                        progress=progress)  # fmt: skip

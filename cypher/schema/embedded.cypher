@@ -10,6 +10,7 @@ CREATE REL TABLE IF NOT EXISTS HAS_LAYER(FROM Checkpoint TO Layer);
 CREATE REL TABLE IF NOT EXISTS CONNECTS(FROM Neuron TO Neuron, weight FLOAT, tap INT32);
 // Results written back by the workers (topograph analyze).
 CREATE REL TABLE IF NOT EXISTS NNSTD(FROM Checkpoint TO Checkpoint, layers DOUBLE[], mean DOUBLE, method STRING, version STRING);
+CREATE REL TABLE IF NOT EXISTS MASK_DISTANCE(FROM Checkpoint TO Checkpoint, layers DOUBLE[], mean DOUBLE, method STRING, version STRING, hamming DOUBLE[]);
 CREATE REL TABLE IF NOT EXISTS NEXT(FROM Checkpoint TO Checkpoint, distance DOUBLE, layers DOUBLE[], method STRING, version STRING);
 CREATE REL TABLE IF NOT EXISTS EVOLVES(FROM Layer TO Layer, distance DOUBLE, method STRING, version STRING);
 CREATE REL TABLE IF NOT EXISTS MATCHES(FROM Neuron TO Neuron, layer INT64, distance DOUBLE, method STRING, version STRING);

@@ -12,11 +12,13 @@ from topograph.errors import InputError
 from topograph.measures.base import CheckpointMeasure, LayerPromise, Measure, PairMeasure
 from topograph.measures.nnstd import NNSTD, NNSTDOptions, NNSTDResult, nnstd
 from topograph.measures.spectral import SPECTRAL, SpectralOptions, SpectralProperties
+from topograph.measures.unaligned import UNALIGNED, UnalignedOptions, UnalignedResult, unaligned
 
 __all__ = [
     "NNSTD",
     "REGISTRY",
     "SPECTRAL",
+    "UNALIGNED",
     "CheckpointMeasure",
     "LayerPromise",
     "Measure",
@@ -25,14 +27,18 @@ __all__ = [
     "PairMeasure",
     "SpectralOptions",
     "SpectralProperties",
+    "UnalignedOptions",
+    "UnalignedResult",
+    "by_align",
     "checkpoint_measures",
     "get",
     "nnstd",
     "pair_measures",
+    "unaligned",
 ]
 
 #: Every measure by name, in the order listings show them.
-REGISTRY: dict[str, Measure] = {m.name: m for m in (NNSTD, SPECTRAL)}
+REGISTRY: dict[str, Measure] = {m.name: m for m in (NNSTD, UNALIGNED, SPECTRAL)}
 
 
 def get(name: str) -> Measure:
@@ -46,6 +52,15 @@ def get(name: str) -> Measure:
 def pair_measures() -> list[PairMeasure]:
     """The registered distances between two checkpoints."""
     return [m for m in REGISTRY.values() if isinstance(m, PairMeasure)]
+
+
+def by_align(align: str) -> PairMeasure:
+    """The pair measure chosen by ``--align`` (``nnstd``, ``none``)."""
+    for m in pair_measures():
+        if m.align == align:
+            return m
+    known = ", ".join(m.align for m in pair_measures())
+    raise InputError(f"unknown alignment {align!r} (use {known})")
 
 
 def checkpoint_measures() -> list[CheckpointMeasure]:

@@ -43,6 +43,9 @@ class PairMeasure:
     ----------
     name
         Registry key and the ``measure`` of its results.
+    align
+        How neurons are put in correspondence, the value users choose it by
+        (``--align``): ``nnstd`` (matched by NNSTD), ``none`` (as labelled).
     summary
         One line for listings and help texts.
     version
@@ -75,6 +78,7 @@ class PairMeasure:
     """
 
     name: str
+    align: str
     summary: str
     version: str
     relationship: str

@@ -328,6 +328,7 @@ def _compute(a: Checkpoint, b: Checkpoint, options: NNSTDOptions) -> NNSTDResult
 
 #: The registry's entry for NNSTD.
 NNSTD = PairMeasure(
+    align="nnstd",
     name="nnstd",
     summary="Neural Network Sparse Topology Distance (Liu et al. 2020): match neurons, compare",
     version=NNSTD_VERSION,

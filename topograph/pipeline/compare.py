@@ -20,19 +20,11 @@ from topograph.compute.pairs import Pair, across_runs, along_run, compute_pairs
 from topograph.compute.workers import Workers
 from topograph.errors import InputError
 from topograph.loaders import open_source
-from topograph.measures.base import PairMeasure
 from topograph.model import Checkpoint, CheckpointKey
 from topograph.pipeline.tables import distances_table
 from topograph.results import PairDistance
 
 __all__ = ["Comparison", "DistanceMatrix", "compare_files", "distance_matrix"]
-
-
-def _pair_measure(name: str) -> PairMeasure:
-    spec = measures.get(name)
-    if not isinstance(spec, PairMeasure):
-        raise InputError(f"{name!r} is not a distance between checkpoints")
-    return spec
 
 
 @dataclass(frozen=True)
@@ -51,15 +43,16 @@ def compare_files(
     epoch_a: int | None = None,
     run_b: str | None = None,
     epoch_b: int | None = None,
-    measure: str = "nnstd",
+    align: str = "nnstd",
     **options: Any,
 ) -> Comparison:
     """The distance from checkpoint ``a`` to checkpoint ``b``, each a file, folder or archive.
 
     A source holding several checkpoints needs ``run_*``/``epoch_*`` to pick
-    one; ``options`` are the measure's (``method="sparse"``).
+    one. ``align``: ``nnstd`` (neurons matched, NNSTD) or ``none`` (masks
+    compared as labelled); ``options`` are the measure's (``method="sparse"``).
     """
-    spec = _pair_measure(measure)
+    spec = measures.by_align(align)
     opts = spec.options(**options)
     with open_source(a) as src_a, open_source(b) as src_b:
         ka = src_a.resolve(run_a, epoch_a)
@@ -84,7 +77,7 @@ def distance_matrix(
     run: str | None = None,
     consecutive: bool = False,
     layer: int = 0,
-    measure: str = "nnstd",
+    align: str = "nnstd",
     workers: int | None = None,
     progress: bool = False,
     **options: Any,
@@ -96,7 +89,7 @@ def distance_matrix(
     """
     if (epochs is None) == (run is None):
         raise InputError("choose what to compare: --epoch E (across runs) or --run R (along a run)")
-    spec = _pair_measure(measure)
+    spec = measures.by_align(align)
     opts = spec.options(**options)
     with open_source(source) as src:
         pairs: list[Pair] = []

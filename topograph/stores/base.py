@@ -70,6 +70,7 @@ GRAPH_KINDS = (
     "HAS_LAYER",
     "CONNECTS",
     "NNSTD",
+    "MASK_DISTANCE",
     "NEXT",
     "EVOLVES",
     "MATCHES",

@@ -1,0 +1,7 @@
+// Unaligned mask distances between checkpoints, a -> b (symmetric; a: the run
+// that sorts first, or the earlier epoch). One relationship per pair and method.
+// $rows: list of {a, b, layers, mean, method, version, hamming}.
+UNWIND $rows AS r
+MATCH (a:Checkpoint {id: r.a}), (b:Checkpoint {id: r.b})
+MERGE (a)-[d:MASK_DISTANCE {method: r.method}]->(b)
+SET d.layers = r.layers, d.mean = r.mean, d.version = r.version, d.hamming = r.hamming

@@ -23,10 +23,11 @@ from topograph.pipeline.tables import (
 
 
 def test_pair_direction() -> None:
+    # across runs, a is the run that sorts later (the published Figure-4 loop)
     assert across_runs(["b", "a", "c"], 5) == [
-        (CheckpointKey("a", 5), CheckpointKey("b", 5)),
-        (CheckpointKey("a", 5), CheckpointKey("c", 5)),
-        (CheckpointKey("b", 5), CheckpointKey("c", 5)),
+        (CheckpointKey("b", 5), CheckpointKey("a", 5)),
+        (CheckpointKey("c", 5), CheckpointKey("a", 5)),
+        (CheckpointKey("c", 5), CheckpointKey("b", 5)),
     ]
     assert along_run("r", [20, 0, 10], consecutive=True) == [
         (CheckpointKey("r", 0), CheckpointKey("r", 10)),

@@ -2,8 +2,12 @@
 
 Which pairs: across runs at one epoch (the NNSTD paper's Figure 4), or along
 one run (every epoch against every other, or consecutive epochs only).
-Direction is fixed so stored results never depend on scheduling: network ``a``
-is the run that sorts first (across runs) or the earlier epoch (along a run).
+Direction is fixed so stored results never depend on scheduling. Across runs,
+network ``a`` is the run that sorts *later*, as in the published code's
+Figure 4 (its loop fills cell ``(i1, i2)``, ``i2 < i1``, with
+``NNSTD(net[i1], net[i2])`` over the sorted networks; beyond layer 0 NNSTD is
+not exactly symmetric, so the direction shows in the values). Along a run,
+``a`` is the earlier epoch.
 
 Workers receive a picklable *provider* (a loader source, or a graph store's
 provider), load what they need themselves and keep a per-process cache
@@ -37,10 +41,10 @@ Pair = tuple[CheckpointKey, CheckpointKey]
 
 
 def across_runs(runs: Sequence[str], epoch: int) -> list[Pair]:
-    """Every unordered pair of distinct runs at ``epoch``; ``a`` sorts first."""
+    """Every unordered pair of distinct runs at ``epoch``; ``a`` is the one that sorts later."""
     ordered = sorted(set(runs))
     return [
-        (CheckpointKey(r1, epoch), CheckpointKey(r2, epoch))
+        (CheckpointKey(r2, epoch), CheckpointKey(r1, epoch))
         for r1, r2 in itertools.combinations(ordered, 2)
     ]
 

@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a change could alter any stored value.
-NNSTD_VERSION = "1"
+NNSTD_VERSION = "2"
 #: ``auto`` switches to ``sparse`` above this many output neurons in a layer.
 #: Measured (benchmarks/nnstd.py, random SET-density layers, 2 cores): the
 #: methods tie at 2048 (0.6 s each); at 4096 sparse takes 2.7 s against 3.6 s,

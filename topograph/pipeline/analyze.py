@@ -4,7 +4,7 @@ Stages (each timed), all on one engine (:class:`~topograph.compute.workers.Worke
 
 1. **across runs**: every pair of runs at each chosen epoch (the NNSTD
    paper's Figure 4), with the chosen pair measure (NNSTD by default); network
-   a is the run that sorts first.
+   a is the run that sorts later (the published code's direction).
 2. **along runs**: consecutive epochs of each chosen run and each epoch against
    the run's first (the distance-to-start curve of ``topograph plot
    evolution``); network a is the earlier epoch. For an aligned measure
@@ -175,7 +175,7 @@ def analyze(
         if plan.force:
             return pairs
         if kind not in done:
-            done[kind] = store.stored_pairs(kind)
+            done[kind] = store.stored_pairs(kind, spec.version)
         methods = options.stored_methods()
         todo = [(a, b) for a, b in pairs if not any((a, b, m) in done[kind] for m in methods)]
         report.skipped[stage] = report.skipped.get(stage, 0) + len(pairs) - len(todo)

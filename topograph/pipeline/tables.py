@@ -13,7 +13,7 @@ table with it; column descriptions travel in the Parquet field metadata.
 =========  =======  ==========================================================
 column     type     meaning
 =========  =======  ==========================================================
-run_a      string   run of network a (the run that sorts first, or the run)
+run_a      string   run of network a (the run that sorts later, or the run)
 epoch_a    int64    epoch of network a (the earlier one along a run)
 run_b      string   run of network b
 epoch_b    int64    epoch of network b
@@ -85,7 +85,7 @@ def _columns(fields: Sequence[ResultField]) -> list[pa.Field]:
 def _pair_schema(spec: PairMeasure) -> pa.Schema:
     """One row per checkpoint pair and layer; the measure's columns after the keys."""
     keys = [
-        _field("run_a", pa.string(), "run of network a (sorts first across runs)"),
+        _field("run_a", pa.string(), "run of network a (sorts later across runs)"),
         _field("epoch_a", pa.int64(), "epoch of network a (the earlier along a run)"),
         _field("run_b", pa.string(), "run of network b"),
         _field("epoch_b", pa.int64(), "epoch of network b"),

@@ -408,14 +408,21 @@ class GraphStore(ABC):
             self._named(f"write/{measure}_layers", {"rows": layers}, write=True)
             self._named(f"write/{measure}_network", {"rows": networks}, write=True)
 
-    def stored_pairs(self, relationship: str) -> set[tuple[CheckpointKey, CheckpointKey, str]]:
-        """``(a, b, method)`` of every stored result of a kind.
+    def stored_pairs(
+        self, relationship: str, version: str
+    ) -> set[tuple[CheckpointKey, CheckpointKey, str]]:
+        """``(a, b, method)`` of every stored result of a kind computed by ``version``.
 
         ``relationship``: a pair measure's relationship type, ``NEXT``, or
-        ``MATCHES`` (pairs whose neuron matching is stored).
+        ``MATCHES`` (pairs whose neuron matching is stored). Results of other
+        versions are left out, so they are computed again (and replaced).
         """
         rows = self._named("stored_pairs").rows
-        return {(key_of(a), key_of(b), m) for kind, a, b, m in rows if kind == relationship}
+        return {
+            (key_of(a), key_of(b), m)
+            for kind, a, b, m, v in rows
+            if kind == relationship and v == version
+        }
 
     def stored_properties(self, measure: str) -> set[CheckpointKey]:
         """Checkpoints whose properties of ``measure`` are stored."""

@@ -181,7 +181,7 @@ def test_usage_errors_exit_nonzero(sample_dir: Path) -> None:
     assert res.exit_code == 1 and "9 checkpoints match" in res.output
     res = runner.invoke(app, ["nnstd", str(sample_dir), str(sample_dir), "--method", "fast"])
     assert res.exit_code == 1
-    assert "unknown NNSTD method 'fast' (use reference, sparse, auto)" in res.output
+    assert "unknown NNSTD method 'fast' (use reference, sparse, large, auto)" in res.output
 
 
 def test_version() -> None:

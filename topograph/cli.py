@@ -48,7 +48,8 @@ DB_HELP = (
 METHOD_HELP = (
     f"NNSTD method ({', '.join(get_args(Method))}). reference: dense assignment, bit-identical "
     "to the published code; sparse: matching on the overlap graph, same optimal cost per layer, "
-    "scales to wide layers; auto: sparse above 2048 neurons per layer."
+    "scales to wide layers; large: auction with a proof of optimality, for 16k-64k neurons; "
+    "auto: large above 2048 neurons per layer."
 )
 PLOT_METHOD_HELP = "NNSTD method whose stored results to draw (needed when several are stored)."
 ALIGN_HELP = (

@@ -66,6 +66,37 @@ AlignOpt = Annotated[str, typer.Option("--align", help=ALIGN_HELP)]
 Workers = Annotated[int | None, typer.Option(help="Worker processes (default: every core).")]
 Progress = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
 Figure = Annotated[Path, typer.Option("--out", "-o", help="Image to write (.png/.pdf/.svg).")]
+# figure options, shared by every command that draws
+CmapOpt = Annotated[
+    str,
+    typer.Option(
+        "--cmap",
+        help="Colour map of value scales (perceptually uniform: viridis, cividis (colour-blind safe), magma, plasma).",
+    ),
+]
+VminOpt = Annotated[
+    float | None,
+    typer.Option("--vmin", help="Fix the low end of the colour range (default: the data's)."),
+]
+VmaxOpt = Annotated[
+    float | None,
+    typer.Option("--vmax", help="Fix the high end of the colour range (default: the data's)."),
+]
+AnnotateOpt = Annotated[bool, typer.Option("--annotate", help="Write each cell's value in it.")]
+DpiOpt = Annotated[
+    int, typer.Option("--dpi", help="Resolution of PNG output; SVG and PDF are vector.")
+]
+BandsOpt = Annotated[
+    bool,
+    typer.Option("--bands", help="Mean over runs with ± 1 s.d. and min-max bands, for many runs."),
+]
+SparseOnlyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sparse-only",
+        help="Leave dense layers (every position connected, e.g. a 784x10 output layer) out: their NNSTD is always 0 and their spectrum dominates the network's.",
+    ),
+]
 
 
 class OutputFormat(StrEnum):
@@ -224,16 +255,23 @@ def matrix_command(
         Path | None,
         typer.Option(help="Write the distances (one row per pair and layer) to this Parquet file."),
     ] = None,
+    cmap: CmapOpt = "viridis",
+    vmin: VminOpt = None,
+    vmax: VmaxOpt = None,
+    annotate: AnnotateOpt = False,
+    dpi: DpiOpt = 150,
+    sparse_only: SparseOnlyOpt = False,
     plot: Annotated[
         Path | None,
         typer.Option(
-            help="Save the heatmaps (one panel per epoch, colour range 0..1) to this image (.png/.pdf/.svg)."
+            help="Save the heatmaps (one panel per epoch, one shared colour range) to this image (.png/.pdf/.svg)."
         ),
     ] = None,
     progress: Progress = True,
 ) -> None:
     """Pairwise NNSTD table: across runs at given epochs, or along one run."""
     from topograph.pipeline.compare import distance_matrix
+    from topograph.pipeline.figures import layer_title
     from topograph.pipeline.plot import check_figure_path, plot_figure4
     from topograph.pipeline.tables import write_table
 
@@ -254,9 +292,12 @@ def matrix_command(
         )
         if epoch is not None:
             # files first: a closed stdout must not cost the figure
-            panels = plot_figure4(m.table, epoch, layer, plot)
+            fig = _figure_options(cmap, vmin, vmax, annotate, dpi, sparse_only=sparse_only)
+            exclude = m.dense_layers if sparse_only else frozenset()
+            panels = plot_figure4(m.table, epoch, layer, plot, options=fig, exclude=exclude)
+            what = layer_title(layer, tuple(exclude)).replace("mean of layers", "layers")
             for e, panel in zip(epoch, panels, strict=True):
-                _print_matrix(f"epoch {e}, layers 0..{layer}", list(panel.labels), panel.matrix)
+                _print_matrix(f"epoch {e}, {what}", list(panel.labels), panel.matrix)
         else:
             for p in m.pairs:
                 typer.echo(f"{p.a} -> {p.b}: {p.result.cumulative(layer):.4f}")
@@ -572,10 +613,17 @@ def plot_heatmap_command(
     ] = 0,
     method: Annotated[str | None, typer.Option(help=PLOT_METHOD_HELP)] = None,
     db: Db = None,
+    cmap: CmapOpt = "viridis",
+    vmin: VminOpt = None,
+    vmax: VmaxOpt = None,
+    annotate: AnnotateOpt = False,
+    dpi: DpiOpt = 150,
+    sparse_only: SparseOnlyOpt = False,
 ) -> None:
     """Figure 4 from stored results: NNSTD between every pair of runs, one panel per epoch."""
     with _reported(), _connect(db, read_only=True) as session:
-        typer.echo(f"wrote {session.plot_heatmap(out, epoch, layer, method)}")
+        fig = _figure_options(cmap, vmin, vmax, annotate, dpi, sparse_only=sparse_only)
+        typer.echo(f"wrote {session.plot_heatmap(out, epoch, layer, method, fig)}")
 
 
 @plot_app.command("evolution")
@@ -586,10 +634,30 @@ def plot_evolution_command(
     ] = None,
     method: Annotated[str | None, typer.Option(help=PLOT_METHOD_HELP)] = None,
     db: Db = None,
+    dpi: DpiOpt = 150,
+    bands: BandsOpt = False,
+    sparse_only: SparseOnlyOpt = False,
 ) -> None:
     """NNSTD to the first epoch and test accuracy against epoch, one line per run."""
     with _reported(), _connect(db, read_only=True) as session:
-        typer.echo(f"wrote {session.plot_evolution(out, layer, method)}")
+        fig = _figure_options(dpi=dpi, bands=bands, sparse_only=sparse_only)
+        typer.echo(f"wrote {session.plot_evolution(out, layer, method, fig)}")
+
+
+# -- figure options ----------------------------------------------------------------
+def _figure_options(
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    annotate: bool = False,
+    dpi: int = 150,
+    bands: bool = False,
+    sparse_only: bool = False,
+) -> Any:
+    """The figure options as the one FigureOptions the library takes."""
+    from topograph.pipeline.figures import FigureOptions
+
+    return FigureOptions(cmap, vmin, vmax, annotate, dpi, bands, sparse_only)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -27,6 +27,9 @@ from topograph.errors import InputError
 from topograph.pipeline.analyze import AnalysisPlan, AnalysisReport, default_plan
 from topograph.pipeline.ingest import DEFAULT_BATCH_EDGES, IngestReport
 from topograph.stores import GraphStore, QueryResult, StoreStatus, open_store, resolve_uri
+
+if TYPE_CHECKING:  # imported only when used: start-up stays light
+    from topograph.pipeline.figures import FigureOptions
 
 __all__ = ["ExportReport", "Session", "connect"]
 
@@ -205,27 +208,61 @@ class Session:
 
     # -- figures --------------------------------------------------------------
     def plot_heatmap(
-        self, out: str | Path, epochs: list[int], layer: int = 0, method: str | None = None
+        self,
+        out: str | Path,
+        epochs: list[int],
+        layer: int = 0,
+        method: str | None = None,
+        options: FigureOptions | None = None,
     ) -> Path:
-        """The NNSTD paper's Figure 4 from stored results: runs x runs, one panel per epoch."""
+        """The NNSTD paper's Figure 4 from stored results: runs x runs, one panel per epoch.
+
+        ``options``: how the figure looks (colour map and range, cell values,
+        dpi; ``sparse_only`` leaves dense layers out of the mean over 0..layer).
+        """
+        from topograph.pipeline.figures import FigureOptions
         from topograph.pipeline.plot import check_figure_path, plot_figure4
 
+        opts = options or FigureOptions()
         path = check_figure_path(Path(out))
-        plot_figure4(self.table("distances"), epochs, layer, path, method)
+        exclude = self._dense_layers() if opts.sparse_only else frozenset()
+        plot_figure4(self.table("distances"), epochs, layer, path, method, opts, exclude=exclude)
         return path
 
     def plot_evolution(
-        self, out: str | Path, layer: int | None = None, method: str | None = None
+        self,
+        out: str | Path,
+        layer: int | None = None,
+        method: str | None = None,
+        options: FigureOptions | None = None,
     ) -> Path:
-        """NNSTD to the first epoch and test accuracy against epoch, one line per run."""
+        """NNSTD to the first epoch and test accuracy against epoch, one line per run.
+
+        ``options``: how the figure looks (``bands`` for mean ± spread over
+        runs; ``sparse_only`` leaves dense layers out of the network mean).
+        """
+        from topograph.pipeline.figures import FigureOptions
         from topograph.pipeline.plot import check_figure_path, evolution_curves, plot_evolution
 
+        opts = options or FigureOptions()
         path = check_figure_path(Path(out))
-        curves = evolution_curves(self.table("distances"), self.table("checkpoints"), layer, method)
+        exclude = self._dense_layers() if opts.sparse_only and layer is None else frozenset()
+        curves = evolution_curves(
+            self.table("distances"), self.table("checkpoints"), layer, method, exclude=exclude
+        )
         if not any(len(c.distances) > 1 for c in curves):
             raise InputError("no distances to the first epoch stored; run analyze first")
-        note = f"layer {layer}" if layer is not None else "mean of layers"
-        return plot_evolution(curves, path, layer_note=note)
+        if layer is not None:
+            note = f"layer {layer}"
+        else:
+            note = "mean of sparse layers" if exclude else "mean of layers"
+        return plot_evolution(curves, path, layer_note=note, options=opts)
+
+    def _dense_layers(self) -> frozenset[int]:
+        from topograph.pipeline.tables import dense_layers
+
+        return dense_layers(self._reader())
+
 
 
 def connect(db: str | None = None, read_only: bool = False) -> Session:

@@ -660,6 +660,95 @@ def _figure_options(
     return FigureOptions(cmap, vmin, vmax, annotate, dpi, bands, sparse_only)
 
 
+# -- generators -----------------------------------------------------------------
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(w) for w in text.replace("x", ",").split(",") if w.strip())
+    except ValueError:
+        raise InputError(f"--widths expects integers like 784,784,10, got {text!r}") from None
+
+
+@app.command("generate")
+def generate_command(
+    construction: Annotated[
+        str,
+        typer.Argument(
+            help="erdos_renyi, left_regular, biregular, regular, fibonacci (one per layer), or figure4 (the NNSTD paper's start networks: ER at 0.6%, each next one with 1% of its connections moved)."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder to write the checkpoints to (<run>/epoch_<EEE>/weight_l<K>.npz).",
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Also ingest them into this store (a temporary folder is used without --out). "
+            + DB_HELP,
+        ),
+    ] = None,
+    widths: Annotated[
+        str, typer.Option(help="Neurons per position, n_0,n_1,...,n_L.")
+    ] = "784,784,784,784,10",
+    degree: Annotated[
+        int | None, typer.Option(help="Outputs per input neuron (density = degree / n_out).")
+    ] = None,
+    density: Annotated[
+        float | None, typer.Option(help="Fraction of positions connected (erdos_renyi, figure4).")
+    ] = None,
+    epsilon: Annotated[
+        float | None,
+        typer.Option(help="SET's rule: density epsilon(n_in + n_out)/(n_in n_out) (erdos_renyi)."),
+    ] = None,
+    dense_last: Annotated[
+        bool, typer.Option("--dense-last", help="A dense output layer, as SET keeps it.")
+    ] = False,
+    runs: Annotated[int, typer.Option(help="How many networks (runs PREFIX_w0 ..).")] = 1,
+    epochs: Annotated[
+        int, typer.Option(help="SET evolution steps after epoch 0, a checkpoint each.")
+    ] = 0,
+    zeta: Annotated[
+        float, typer.Option(help="Fraction of connections SET replaces per step.")
+    ] = 0.3,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same networks.")] = 0,
+    prefix: Annotated[
+        str | None, typer.Option(help="Run name prefix (default CONSTRUCTION_s<seed>).")
+    ] = None,
+) -> None:
+    """Generate networks from a topology construction, deterministic from a seed, as checkpoints."""
+    from topograph.pipeline.generate import GenerateSpec, generate
+
+    with _reported():
+        if out is None and db is None:
+            raise InputError("say where the networks go: --out FOLDER and/or --db STORE")
+        spec = GenerateSpec(
+            construction, _widths(widths), degree=degree, density=density, epsilon=epsilon,
+            dense_last=dense_last, runs=runs, epochs=epochs, zeta=zeta, seed=seed, prefix=prefix,
+        )  # fmt: skip
+        if db is None:
+            assert out is not None
+            written = generate(spec, out)
+        else:
+            with _connect(db) as session:
+                result = session.generate(spec, out)
+                written = result.written
+                stored = result.stored
+                typer.echo(
+                    f"{session.describe()}: {len(stored.stored)} checkpoints stored, "
+                    f"{len(stored.skipped)} already there"
+                )
+        typer.echo(
+            f"generated {len(written.keys)} checkpoints ({written.edges:,} edges) of "
+            f"{len({k.run for k in written.keys})} runs in {written.seconds:.2f} s"
+            + (f"; wrote {out}" if out is not None else "")
+        )
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

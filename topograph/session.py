@@ -30,8 +30,9 @@ from topograph.stores import GraphStore, QueryResult, StoreStatus, open_store, r
 
 if TYPE_CHECKING:  # imported only when used: start-up stays light
     from topograph.pipeline.figures import FigureOptions
+    from topograph.pipeline.generate import GenerateReport, GenerateSpec
 
-__all__ = ["ExportReport", "Session", "connect"]
+__all__ = ["ExportReport", "GenerateResult", "Session", "connect"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,14 @@ class ExportReport:
     rows: int
     path: Path
     partitioned: bool
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    """What :meth:`Session.generate` did: the checkpoints written, and the ingest of them."""
+
+    written: GenerateReport
+    stored: IngestReport
 
 
 class Session:
@@ -262,6 +271,28 @@ class Session:
         from topograph.pipeline.tables import dense_layers
 
         return dense_layers(self._reader())
+
+    # -- generators, studies, report ----------------------------------------------
+    def generate(self, spec: GenerateSpec, out: str | Path | None = None) -> GenerateResult:
+        """Generate ``spec``'s networks, write them as checkpoints and ingest them here.
+
+        ``out``: the folder to keep the checkpoints in (reference layout);
+        ``None`` writes them to a temporary folder removed after the ingest.
+        """
+        import shutil
+        import tempfile
+
+        from topograph.pipeline.generate import generate
+        from topograph.pipeline.ingest import ingest
+
+        folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="topograph-gen-"))
+        try:
+            written = generate(spec, folder)
+            stored = ingest(self._writer(), [folder])
+        finally:
+            if out is None:
+                shutil.rmtree(folder, ignore_errors=True)
+        return GenerateResult(written, stored)
 
 
 

@@ -749,6 +749,169 @@ def generate_command(
         )
 
 
+# -- studies --------------------------------------------------------------------
+study_app = typer.Typer(
+    help="Studies of the topology constructions (Bourely et al. 2017).", no_args_is_help=True
+)
+app.add_typer(study_app, name="study")
+
+
+@study_app.command("spectra")
+def study_spectra_command(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the table (one row per layer) to Parquet."),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Draw the study to this image (.png/.pdf/.svg).")
+    ] = None,
+    replicates: Annotated[int, typer.Option(help="Layers per cell of the random families.")] = 3,
+    seed: Annotated[int, typer.Option(help="Parent seed of every cell's.")] = 0,
+    cmap: CmapOpt = "viridis",
+    dpi: DpiOpt = 150,
+) -> None:
+    """Spectral properties of every construction over a grid of widths and degrees (about 15-30 s)."""
+    import time
+
+    from topograph.pipeline.study import StudyGrid, plot_study, run_study
+    from topograph.pipeline.tables import write_table
+
+    with _reported():
+        fig = _figure_options(cmap, dpi=dpi)
+        if plot is not None:
+            from topograph.pipeline.figures import check_figure_path
+
+            check_figure_path(plot)
+        started = time.perf_counter()
+        grid = StudyGrid(replicates=replicates, seed=seed)
+        table = run_study(grid)
+        typer.echo(
+            f"spectral study: {table.num_rows} layers of {len(grid.constructions)} constructions "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        _print_study_summary(table)
+        if out is not None:
+            write_table(table, out)
+            typer.echo(f"wrote {out}")
+        if plot is not None:
+            typer.echo(f"wrote {plot_study(table, plot, options=fig)}")
+
+
+def _print_study_summary(table: Any) -> None:
+    """Per construction and degree on the square 256 layer: mean λ2(L) of the LCC and gap."""
+    rows = [r for r in table.to_pylist() if (r["n_in"], r["n_out"]) == (256, 256)]
+    if not rows:
+        return
+    typer.echo("256 x 256 layers, mean over replicates: lcc λ2(L) / spectral gap")
+    degrees = sorted({r["degree"] for r in rows})
+    typer.echo(f"{'construction':<14}" + "".join(f"{f'd={d}':>14}" for d in degrees))
+    for name in dict.fromkeys(r["construction"] for r in rows):
+        cells = []
+        for d in degrees:
+            mine = [r for r in rows if r["construction"] == name and r["degree"] == d]
+            if not mine:
+                cells.append(f"{'-':>14}")
+                continue
+            lam = sum(r["lcc_algebraic_connectivity"] for r in mine) / len(mine)
+            gap = sum(r["spectral_gap"] for r in mine) / len(mine)
+            cells.append(f"{lam:>7.3f}/{gap:<6.2f}")
+        typer.echo(f"{name:<14}" + "".join(cells))
+
+
+@study_app.command("accuracy")
+def study_accuracy_command(
+    db: Db = None,
+    hidden: Annotated[int, typer.Option(help="Hidden neurons H of the 64-H-10 network.")] = 128,
+    degree: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--degree",
+            help="Outputs per input neuron of the hidden layer. Repeatable. Default: 2 4 8 16.",
+        ),
+    ] = None,
+    construction: Annotated[
+        list[str] | None,
+        typer.Option("--construction", help="Hidden-layer family. Repeatable. Default: all five."),
+    ] = None,
+    replicates: Annotated[int, typer.Option(help="Networks per family and degree.")] = 3,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 20,
+    seed: Annotated[int, typer.Option(help="Parent seed of every network's.")] = 0,
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the per-network table to Parquet."),
+    ] = None,
+    correlations: Annotated[
+        Path | None, typer.Option(help="Write the correlation table to Parquet.")
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Scatter of accuracy against each property (.png/.pdf/.svg)."),
+    ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(help="Keep the trained checkpoints in this folder (reference layout)."),
+    ] = None,
+    dpi: DpiOpt = 150,
+) -> None:
+    """Train 64-H-10 networks on digits with each construction as the hidden layer (mask fixed),
+    record them in the store, and rank-correlate accuracy with the layer's spectral properties."""
+    from topograph.pipeline.accuracy_study import AccuracyGrid, plot_accuracy_study
+    from topograph.pipeline.tables import write_table
+
+    with _reported():
+        fig = _figure_options(dpi=dpi)
+        if plot is not None:
+            from topograph.pipeline.figures import check_figure_path
+
+            check_figure_path(plot)
+        kwargs: dict[str, Any] = {}
+        if degree:
+            kwargs["degrees"] = tuple(degree)
+        if construction:
+            kwargs["constructions"] = tuple(construction)
+        grid = AccuracyGrid(
+            hidden=hidden, replicates=replicates, epochs=epochs, seed=seed, threads=threads,
+            **kwargs,
+        )  # fmt: skip
+        with _connect(db) as session:
+            study = session.study_accuracy(grid, checkpoints)
+            where = session.describe()
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in study.stage_seconds.items())
+        typer.echo(
+            f"{where}: {study.trained} networks of 64-{hidden}-10 trained for {epochs} epochs "
+            f"({study.reused} checkpoints already stored); {stages}"
+        )
+        _print_accuracy_means(study.table)
+        typer.echo("Spearman rank correlation of test accuracy with:")
+        _print_rows(
+            study.correlations.column_names,
+            [tuple(r.values()) for r in study.correlations.to_pylist()],
+            QueryFormat.table,
+        )
+        if out is not None:
+            write_table(study.table, out)
+            typer.echo(f"wrote {out}")
+        if correlations is not None:
+            write_table(study.correlations, correlations)
+            typer.echo(f"wrote {correlations}")
+        if plot is not None:
+            typer.echo(f"wrote {plot_accuracy_study(study.table, plot, options=fig)}")
+
+
+def _print_accuracy_means(table: Any) -> None:
+    rows = table.to_pylist()
+    degrees = sorted({r["degree"] for r in rows})
+    typer.echo("mean test accuracy (fraction correct) per hidden-layer family and degree:")
+    typer.echo(f"{'construction':<14}" + "".join(f"{f'd={d}':>9}" for d in degrees))
+    for name in dict.fromkeys(r["construction"] for r in rows):
+        cells = []
+        for d in degrees:
+            accs = [r["accuracy"] for r in rows if r["construction"] == name and r["degree"] == d]
+            cells.append(f"{sum(accs) / len(accs):>9.4f}" if accs else f"{'-':>9}")
+        typer.echo(f"{name:<14}" + "".join(cells))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -29,6 +29,7 @@ from topograph.pipeline.ingest import DEFAULT_BATCH_EDGES, IngestReport
 from topograph.stores import GraphStore, QueryResult, StoreStatus, open_store, resolve_uri
 
 if TYPE_CHECKING:  # imported only when used: start-up stays light
+    from topograph.pipeline.accuracy_study import AccuracyGrid, AccuracyStudy
     from topograph.pipeline.figures import FigureOptions
     from topograph.pipeline.generate import GenerateReport, GenerateSpec
 
@@ -293,6 +294,21 @@ class Session:
             if out is None:
                 shutil.rmtree(folder, ignore_errors=True)
         return GenerateResult(written, stored)
+
+    def study_accuracy(
+        self, grid: AccuracyGrid | None = None, checkpoints: str | Path | None = None
+    ) -> AccuracyStudy:
+        """Train the accuracy study's networks, record them here, correlate accuracy and spectra.
+
+        See :mod:`topograph.pipeline.accuracy_study` (needs torch and
+        scikit-learn). ``checkpoints``: a folder to keep the trained
+        checkpoints in (reference layout), else a temporary one.
+        """
+        from topograph.pipeline.accuracy_study import run_accuracy_study
+
+        return run_accuracy_study(
+            self._writer(), grid, Path(checkpoints) if checkpoints is not None else None
+        )
 
 
 

@@ -912,6 +912,34 @@ def _print_accuracy_means(table: Any) -> None:
         typer.echo(f"{name:<14}" + "".join(cells))
 
 
+# -- winning tickets and the report ---------------------------------------------------
+@plot_app.command("tickets")
+def plot_tickets_command(
+    out: Figure,
+    min_distance: Annotated[
+        float | None,
+        typer.Option(help="NNSTD from which two topologies count as different (default 0.3)."),
+    ] = None,
+    max_accuracy_gap: Annotated[
+        float | None,
+        typer.Option(
+            help="Accuracy difference up to which two networks count as equal (default 0.01)."
+        ),
+    ] = None,
+    method: Annotated[str | None, typer.Option(help=PLOT_METHOD_HELP)] = None,
+    db: Db = None,
+    cmap: CmapOpt = "viridis",
+    dpi: DpiOpt = 150,
+) -> None:
+    """Plenty of winning tickets: NNSTD against accuracy difference of every same-epoch pair."""
+    with _reported(), _connect(db, read_only=True) as session:
+        summary = session.plot_tickets(
+            out, min_distance, max_accuracy_gap, method, _figure_options(cmap, dpi=dpi)
+        )
+        typer.echo(summary.describe())
+        typer.echo(f"wrote {out}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported only when used: start-up stays light
     from topograph.pipeline.accuracy_study import AccuracyGrid, AccuracyStudy
     from topograph.pipeline.figures import FigureOptions
     from topograph.pipeline.generate import GenerateReport, GenerateSpec
+    from topograph.pipeline.tickets import TicketSummary
 
 __all__ = ["ExportReport", "GenerateResult", "Session", "connect"]
 
@@ -309,6 +310,28 @@ class Session:
         return run_accuracy_study(
             self._writer(), grid, Path(checkpoints) if checkpoints is not None else None
         )
+
+    def plot_tickets(
+        self,
+        out: str | Path,
+        min_distance: float | None = None,
+        max_accuracy_gap: float | None = None,
+        method: str | None = None,
+        options: FigureOptions | None = None,
+    ) -> TicketSummary:
+        """NNSTD against accuracy difference of every same-epoch pair, tickets shaded.
+
+        Thresholds default to those of the named query ``winning_tickets``.
+        Returns the counts the figure shows.
+        """
+        from topograph.pipeline import tickets
+        from topograph.pipeline.figures import FigureOptions
+
+        lo = tickets.DEFAULT_MIN_DISTANCE if min_distance is None else min_distance
+        gap = tickets.DEFAULT_MAX_ACCURACY_GAP if max_accuracy_gap is None else max_accuracy_gap
+        pairs = tickets.all_pairs(self._reader())
+        tickets.plot_tickets(pairs, Path(out), lo, gap, method, options or FigureOptions())
+        return tickets.summarize(pairs, lo, gap, method)
 
 
 

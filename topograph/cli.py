@@ -940,6 +940,72 @@ def plot_tickets_command(
         typer.echo(f"wrote {out}")
 
 
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")],
+    sources: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Folders or archives of checkpoints to report instead of a store: ingested and analyzed in a temporary embedded store first."
+        ),
+    ] = None,
+    db: Db = None,
+    epoch: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--epoch", "-e", help="Figure-4 panel epoch. Repeatable. Default: up to six, spread."
+        ),
+    ] = None,
+    layer: Annotated[
+        int, typer.Option(help="Figure 4's layer L (mean of layers 0..L when L > 0).")
+    ] = 0,
+    method: Annotated[str | None, typer.Option(help=PLOT_METHOD_HELP)] = None,
+    min_distance: Annotated[
+        float, typer.Option(help="Winning tickets: smallest NNSTD of a pair.")
+    ] = 0.3,
+    max_accuracy_gap: Annotated[
+        float, typer.Option(help="Winning tickets: largest accuracy difference.")
+    ] = 0.01,
+    png: Annotated[
+        bool, typer.Option("--png", help="Embed PNG images instead of inline SVG.")
+    ] = False,
+    title: Annotated[str, typer.Option(help="The page's title.")] = "topograph report",
+    workers: Workers = None,
+    cmap: CmapOpt = "viridis",
+    vmin: VminOpt = None,
+    vmax: VmaxOpt = None,
+    annotate: AnnotateOpt = False,
+    dpi: DpiOpt = 150,
+    bands: BandsOpt = False,
+    sparse_only: SparseOnlyOpt = False,
+    progress: Progress = True,
+) -> None:
+    """One self-contained HTML report (figures inline, no network needed) of a store or of checkpoint folders/archives."""
+    from topograph.pipeline.report import ReportOptions, check_report_path, report_sources
+
+    with _reported():
+        check_report_path(out)
+        options = ReportOptions(
+            epochs=tuple(epoch) if epoch else None, layer=layer, method=method,
+            min_distance=min_distance, max_accuracy_gap=max_accuracy_gap,
+            image_format="png" if png else "svg", title=title,
+            figures=_figure_options(cmap, vmin, vmax, annotate, dpi, bands, sparse_only),
+        )  # fmt: skip
+        if sources:
+            if db is not None:
+                raise InputError("give a store (--db) or folders/archives to report, not both")
+            result = report_sources(sources, out, options, workers=workers, progress=progress)
+        else:
+            with _connect(db, read_only=True) as session:
+                result = session.report(out, options)
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
+        typer.echo(
+            f"wrote {result.path} ({result.bytes / 1e6:.1f} MB, sections: "
+            f"{', '.join(result.sections)}) in {result.seconds:.1f} s"
+        )
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

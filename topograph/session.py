@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported only when used: start-up stays light
     from topograph.pipeline.accuracy_study import AccuracyGrid, AccuracyStudy
     from topograph.pipeline.figures import FigureOptions
     from topograph.pipeline.generate import GenerateReport, GenerateSpec
+    from topograph.pipeline.report import ReportOptions, ReportResult
     from topograph.pipeline.tickets import TicketSummary
 
 __all__ = ["ExportReport", "GenerateResult", "Session", "connect"]
@@ -333,6 +334,11 @@ class Session:
         tickets.plot_tickets(pairs, Path(out), lo, gap, method, options or FigureOptions())
         return tickets.summarize(pairs, lo, gap, method)
 
+    def report(self, out: str | Path, options: ReportOptions | None = None) -> ReportResult:
+        """One self-contained HTML report of this store (see :mod:`topograph.pipeline.report`)."""
+        from topograph.pipeline.report import write_report
+
+        return write_report(self._reader(), Path(out), options)
 
 
 def connect(db: str | None = None, read_only: bool = False) -> Session:

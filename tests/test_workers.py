@@ -1,4 +1,4 @@
-"""The worker's checkpoint cache stays within its memory budget, and one pool serves many batches."""
+"""The worker cache stays within its memory budget; one pool serves many batches."""
 
 from __future__ import annotations
 

@@ -108,20 +108,27 @@ class Session:
         keep_going: bool = False,
         batch_edges: int = DEFAULT_BATCH_EDGES,
         progress: bool = False,
+        pattern: str | None = None,
+        mapping: str | Path | None = None,
     ) -> IngestReport:
-        """Store every checkpoint found under ``paths`` (folders, archives).
+        """Store every checkpoint found under ``paths`` (files, folders, archives).
 
         Idempotent by content hash, atomic per checkpoint. ``run`` renames the
         run of a source holding one; ``keep_going`` skips bad checkpoints
-        (listed in the report) instead of stopping at the first.
+        (listed in the report) instead of stopping at the first. ``pattern``:
+        a regex with named groups ``run``/``epoch`` over each file's path
+        relative to its source; ``mapping``: a TOML file naming the layers
+        (see the README's "Input formats").
         """
+        from topograph.loaders import SourceOptions
         from topograph.pipeline.ingest import ingest
 
         if not paths:
-            raise InputError("ingest needs at least one folder or archive")
+            raise InputError("ingest needs at least one checkpoint file, folder or archive")
         return ingest(
             self._writer(), paths, run=run, keep_going=keep_going,
             progress=progress, batch_edges=batch_edges,
+            source_options=SourceOptions(pattern, mapping),
         )  # fmt: skip
 
     def analyze(

@@ -125,6 +125,7 @@ ACCURACY_KEYS = ("accuracy", "acc", "test_accuracy", "test_acc", "val_accuracy",
 _PREFIXES = {"module.": "DataParallel/DDP", "_orig_mod.": "torch.compile"}
 _UNSUPPORTED = {3: "Conv1d", 5: "Conv3d"}
 _PRUNE = "weight_mask, torch.nn.utils.prune"
+_BATCHNORM = "BatchNorm (running statistics beside it): normalisation, not topology"
 _BRANCH = "reads {} but is not on the main chain (a second head or a shortcut)"
 _EMBEDDING = re.compile(r"(?i)(^|[._])(\w*embed\w*|wte|wpe)$")
 
@@ -529,9 +530,6 @@ class _Chain:
 def _feeds(c: _Parsed, chain: list[tuple[_Parsed, int]]) -> str | None:
     """What on the chain ``c`` could read from (it branches off there), or None."""
     source = None
-    first = chain[0][0]
-    if c.n_in == first.n_in and c.kind == first.kind:
-        source = "the network's input"
     for p, _ in chain:
         if _block(p, c) is not None:
             source = p.name
@@ -737,7 +735,7 @@ class _Resolved:
 def _why_not_a_weight(name: str, entries: dict[str, _Entry]) -> str:
     base, last = _split(name)
     if f"{base}.running_mean" in entries or f"{base}.running_var" in entries:
-        return "BatchNorm (running statistics beside it): normalisation, not topology"
+        return _BATCHNORM
     return "not a weight or a bias" if last not in ("weight", "kernel") else ""
 
 
@@ -934,7 +932,7 @@ def to_checkpoint(
             continue
         owner = f"{base}.weight" if f"{base}.weight" in entries else f"{base}.kernel"
         if f"{base}.running_mean" in entries:
-            why = "BatchNorm shift: normalisation, not topology"
+            why = _BATCHNORM
         elif any(c.name == owner for c, _ in chain.skipped):
             why = f"bias of {owner}, which is skipped"
         else:
@@ -981,10 +979,26 @@ def to_checkpoint(
         orientation_rule=rule,
         order_rule=order_rule,
         layers=tuple(reports),
-        skipped=tuple(skipped),
+        skipped=tuple(_group_batchnorm(skipped)),
         notes=tuple(ts.notes + res.notes),
     )
     return ckpt, inspection
+
+
+def _group_batchnorm(skipped: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One line per BatchNorm module (``bn1.{weight, bias, running_mean, ...}``)."""
+    members: dict[str, list[str]] = {}
+    out: list[tuple[str, str]] = []
+    for name, why in skipped:
+        if why != _BATCHNORM:
+            out.append((name, why))
+            continue
+        base, last = _split(name)
+        if base not in members:
+            members[base] = []
+            out.append((base, ""))
+        members[base].append(last)
+    return [(f"{n}.{{{', '.join(members[n])}}}", _BATCHNORM) if not w else (n, w) for n, w in out]
 
 
 def _plan(

@@ -227,6 +227,7 @@ def test_keras_flatten_rows_are_reordered_into_channel_blocks() -> None:
 
 
 # -- into the store and back ------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("net", ["set-mlp", "cnn"])
 def test_ingest_a_folder_of_pt_epochs_and_load_back(net: str, tmp_path: Path) -> None:
     pytest.importorskip("torch", reason="reading .pt files needs the [torch] extra")
@@ -259,7 +260,8 @@ def test_ao_defaultdict_file_is_refused_with_the_reason() -> None:
 def test_ao_masks_come_from_the_sparsifier_state() -> None:
     pytest.importorskip("torch", reason="reading .pt files needs the [torch] extra")
     [found] = inspect(path_of("ao-mlp", "pt", 3))
-    assert [r.topology for r in found.layers] == ["mask (the sparsifier's state, torch.ao.pruning)"] * 3
+    ao = "mask (the sparsifier's state, torch.ao.pruning)"
+    assert [r.topology for r in found.layers] == [ao] * 3
     assert ("optimizer_state_dict", "optimizer state, not the model: not read") in found.skipped
     assert found.accuracy_from == "stored in the file"
 
@@ -332,7 +334,7 @@ def test_pattern_names_runs_and_epochs(tmp_path: Path) -> None:
 def test_files_without_epochs_collide_unless_named(tmp_path: Path) -> None:
     shutil.copy(path_of("set-mlp", "npz", 0), tmp_path / "a.npz")
     shutil.copy(path_of("set-mlp", "npz", 1), tmp_path / "b.npz")
-    with pytest.raises(InputError, match="appears twice.*--pattern"):
+    with pytest.raises(InputError, match=r"appears twice.*--pattern"):
         open_source(tmp_path)
     with open_source(tmp_path / "a.npz") as src:
         assert src.keys() == [(tmp_path.name, 0)]
@@ -383,7 +385,7 @@ def test_detection_is_by_content_not_name(tmp_path: Path) -> None:
         assert_same_network(src.load(*src.keys()[0]), load_fmt("set-mlp", "safetensors", 1))
 
 
-# -- orientation, chaining, mapping ------------------------------------------------------------------
+# -- orientation, chaining, mapping ------------------------------------------------------------
 def _save(path: Path, **arrays: np.ndarray) -> Path:
     np.savez(path, **arrays)
     return path
@@ -454,10 +456,11 @@ def test_mapping_file_chooses_the_layers(tmp_path: Path) -> None:
     assert ck.info[1].topology == "mask" and ck.layers[1].nnz == int(arrays["head_b.keep"].sum())
     np.testing.assert_array_equal(ck.biases[1], arrays["head_b.bias"])
     [found] = inspect(path, mapping=mapping)
-    assert found.order_rule == "mapping file" and found.orientation_rule == "the mapping file says so"
+    assert found.order_rule == "mapping file"
+    assert found.orientation_rule == "the mapping file says so"
     assert ("block.fc.weight", "not in the mapping file") in found.skipped
     mapping.write_text('layers = ["stem", "head_a", "head_b"]\n')
-    with pytest.raises(InputError, match="head_b.weight .* does not chain after head_a.weight"):
+    with pytest.raises(InputError, match=r"head_b.weight .* does not chain after head_a.weight"):
         load(path, mapping=mapping)
     mapping.write_text('layer = ["stem"]\n')
     with pytest.raises(InputError, match="unknown key"):
@@ -517,7 +520,7 @@ def test_inspect_command_prints_layers_and_skips() -> None:
     out = result.output
     assert "conv1.weight  conv 3x3" in out and "[out, in, kh, kw]" in out
     assert "dense (flatten, 16 rows per channel)" in out
-    assert "bn1.running_mean: BatchNorm" in out
+    assert "bn1.{weight, running_mean, running_var, num_batches_tracked, bias}: BatchNorm" in out
     assert "prefix 'module.' (DataParallel/DDP) removed" in out
     result = CliRunner().invoke(
         app, ["inspect", str(FIX / "keras-mlp"), "--epoch", "1", "--format", "json"]
@@ -535,3 +538,18 @@ def test_nnstd_command_compares_two_files_directly() -> None:
     got = json.loads(result.output)
     expected = topograph.nnstd(load(a), load(b))
     assert got["layers"] == list(expected.layers) and got["a"] == {"run": "run-0", "epoch": 1}
+
+
+def test_legacy_torch_format_wrapped_compiled_and_half_precision(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch", reason="writing a legacy .pth needs torch")
+    state = torch.load(path_of("cnn", "pt", 2), weights_only=True)
+    payload = {"model": {f"_orig_mod.{k}": v.half() for k, v in state.items()}, "epoch": 7}
+    path = tmp_path / "last.pth"
+    torch.save(payload, path, _use_new_zipfile_serialization=False)
+    assert sniff(path).kind == "torch-legacy"
+    [found] = inspect(path)
+    assert found.epoch == 7 and found.epoch_from == "stored in the file"
+    assert "prefix '_orig_mod.' (torch.compile) removed from every name" in found.notes
+    ck = load(path)
+    exact = {k: v.half().float().numpy() for k, v in state.items()}  # float16 widens exactly
+    np.testing.assert_array_equal(ck.layers[2].toarray(), exact["fc.weight"].T)

@@ -473,6 +473,12 @@ class _Entry:
     mask_from: str = ""
     origin: str = ""  # the file's own name(s), when resolving changed it
 
+    def masked(self) -> npt.NDArray[Any]:
+        """The effective values: ``array * mask`` (a pruned bias, ``bias_orig * bias_mask``)."""
+        if self.mask is None:
+            return self.array
+        return np.where(self.mask.astype(bool), self.array, np.zeros((), self.array.dtype))
+
 
 @dataclass(frozen=True)
 class _Parsed:
@@ -786,7 +792,7 @@ def to_checkpoint(
         for name, e in list(entries.items()):
             base, last = _split(name)
             if last == "bias":
-                biases[base] = (name, e.array)
+                biases[base] = (name, e.masked())
                 continue
             why = _why_not_a_weight(name, entries)
             if why:
@@ -1061,7 +1067,7 @@ def _mapped_entries(
         weights.append(e)
         bias_name = _mapped_bias(item, name, entries, where)
         if bias_name is not None:
-            biases[name] = (bias_name, entries[bias_name].array)
+            biases[name] = (bias_name, entries[bias_name].masked())
             used.add(bias_name)
     res.attach_masks(weights)
     for name in entries:

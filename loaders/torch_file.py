@@ -75,7 +75,13 @@ def read_torch(path: Path, where: str | None = None) -> TensorSet:
     torch = _import_torch(where)
     is_zip = _check_records(path, where)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)
+        except RuntimeError as exc:
+            if not is_zip or "mmap" not in str(exc):
+                raise
+            # a zip written before storages were aligned: read it into memory instead
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise InputError(
             f"{where}: refused to unpickle: {_refusal(exc)}; topograph reads PyTorch files "

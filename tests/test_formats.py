@@ -553,3 +553,20 @@ def test_legacy_torch_format_wrapped_compiled_and_half_precision(tmp_path: Path)
     ck = load(path)
     exact = {k: v.half().float().numpy() for k, v in state.items()}  # float16 widens exactly
     np.testing.assert_array_equal(ck.layers[2].toarray(), exact["fc.weight"].T)
+
+
+def test_pruned_bias_is_orig_times_mask(tmp_path: Path) -> None:
+    f = np.float32
+    path = _save(
+        tmp_path / "epoch_1.npz",
+        **{
+            "0.weight_orig": np.ones((3, 4), f),
+            "0.weight_mask": np.eye(3, 4, dtype=f),
+            "0.bias_orig": np.ones(3, f),
+            "0.bias_mask": np.array([1, 0, 1], f),
+        },
+    )
+    ck = load(path)
+    np.testing.assert_array_equal(ck.biases[0], [1, 0, 1])
+    np.testing.assert_array_equal(ck.layers[0].toarray(), np.eye(3, 4).T)
+    assert ck.info[0].topology == "mask"

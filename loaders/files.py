@@ -366,8 +366,8 @@ class FilesSource:
     def _run_name(self, run_dir: Path) -> str:
         try:
             rel = run_dir.relative_to(self.root)
-        except ValueError:
-            return run_dir.resolve().name or "run"
+        except ValueError:  # above the source: a single file, or a bare epoch folder
+            return self._root_name() if self._tmp is not None else run_dir.resolve().name or "run"
         return rel.as_posix() if rel.parts else self._root_name()
 
     def _where(self, path: Path) -> str:
@@ -425,7 +425,7 @@ class FilesSource:
     def _add_file(self, path: Path, add: object) -> None:
         detected = sniff(path)
         rel = path.relative_to(self.root).as_posix()
-        if detected.kind not in CHECKPOINT_KINDS:
+        if detected.kind not in CHECKPOINT_KINDS and self._single is None:
             if suffix_kind(path) is None or detected.kind in ARCHIVE_KINDS | {"sparse-npz"}:
                 if detected.kind in ARCHIVE_KINDS:
                     self.ignored.append((rel, "an archive inside the source: not unpacked"))
@@ -453,8 +453,8 @@ class FilesSource:
             epoch = epoch_from_name(_stem(path.name))
             epoch_from = "file name" if epoch is not None else ""
         if epoch is None:
-            folder_epoch = epoch_from_name(path.parent.name)
-            if folder_epoch is not None and path.parent != self.root:
+            folder_epoch = epoch_from_name(path.parent.resolve().name)
+            if folder_epoch is not None:
                 epoch, epoch_from, run_dir = folder_epoch, "folder name", path.parent.parent
         if epoch is None:
             try:

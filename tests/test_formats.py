@@ -570,3 +570,14 @@ def test_pruned_bias_is_orig_times_mask(tmp_path: Path) -> None:
     np.testing.assert_array_equal(ck.biases[0], [1, 0, 1])
     np.testing.assert_array_equal(ck.layers[0].toarray(), np.eye(3, 4).T)
     assert ck.info[0].topology == "mask"
+
+
+def test_epoch_from_the_folder_names_the_run_above_it(tmp_path: Path) -> None:
+    """Hugging Face style: <run>/checkpoint-<step>/model.safetensors."""
+    folder = tmp_path / "exp" / "checkpoint-500"
+    folder.mkdir(parents=True)
+    shutil.copy(path_of("set-mlp", "safetensors", 1), folder / "model.safetensors")
+    for given in (tmp_path, tmp_path / "exp", folder, folder / "model.safetensors"):
+        with open_source(given) as src:
+            assert src.keys() == [("exp", 500)], given
+            assert src.inspect("exp", 500).epoch_from == "folder name"

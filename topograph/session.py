@@ -120,20 +120,27 @@ class Session:
         keep_going: bool = False,
         batch_edges: int = DEFAULT_BATCH_EDGES,
         progress: bool = False,
+        pattern: str | None = None,
+        mapping: str | Path | None = None,
     ) -> IngestReport:
-        """Store every checkpoint found under ``paths`` (folders, archives).
+        """Store every checkpoint found under ``paths`` (files, folders, archives).
 
         Idempotent by content hash, atomic per checkpoint. ``run`` renames the
         run of a source holding one; ``keep_going`` skips bad checkpoints
-        (listed in the report) instead of stopping at the first.
+        (listed in the report) instead of stopping at the first. ``pattern``:
+        a regex with named groups ``run``/``epoch`` over each file's path
+        relative to its source; ``mapping``: a TOML file naming the layers
+        (see the README's "Input formats").
         """
+        from topograph.loaders import SourceOptions
         from topograph.pipeline.ingest import ingest
 
         if not paths:
-            raise InputError("ingest needs at least one folder or archive")
+            raise InputError("ingest needs at least one checkpoint file, folder or archive")
         return ingest(
             self._writer(), paths, run=run, keep_going=keep_going,
             progress=progress, batch_edges=batch_edges,
+            source_options=SourceOptions(pattern, mapping),
         )  # fmt: skip
 
     def analyze(
@@ -207,9 +214,9 @@ class Session:
         the same run and epoch is an :class:`InputError`. :meth:`flush` waits
         for the writes, and every other method (and ``close``) flushes first.
         """
-        from topograph.loaders import checkpoint_from_arrays
+        from topograph.loaders import checkpoint_from_state_dict
         from topograph.model import Checkpoint
-        from topograph.pipeline.record import Recorder, accuracy_from, as_arrays
+        from topograph.pipeline.record import accuracy_from, state_and_masks
 
         accuracy = accuracy_from(metrics)
         if isinstance(model, Checkpoint):
@@ -220,8 +227,9 @@ class Session:
                     accuracy if accuracy is not None else ck.accuracy, ck.info,
                 )  # fmt: skip
         else:
-            ck = checkpoint_from_arrays(
-                as_arrays(model), run=run, epoch=int(epoch), accuracy=accuracy,
+            state, masks = state_and_masks(model)
+            ck = checkpoint_from_state_dict(
+                state, run=run, epoch=int(epoch), accuracy=accuracy, masks=masks or None,
                 source=f"record({type(model).__name__})",
             )  # fmt: skip
         if self._recorder is None:

@@ -22,13 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from topograph.errors import InputError
 from topograph.model import Checkpoint, CheckpointKey
 from topograph.stores import GraphStore
 
-__all__ = ["ACCURACY_KEYS", "Recorder", "accuracy_from", "as_arrays"]
+__all__ = ["ACCURACY_KEYS", "Recorder", "accuracy_from", "state_and_masks"]
 
 #: Metric names read as the checkpoint's test accuracy, first match wins.
 ACCURACY_KEYS = ("accuracy", "acc", "test_accuracy", "test_acc", "val_accuracy", "val_acc")
@@ -46,24 +44,32 @@ def accuracy_from(metrics: Mapping[str, Any] | None) -> float | None:
     return None
 
 
-def as_arrays(model: Any) -> dict[str, np.ndarray]:
-    """A model or state dict as ``name -> numpy array``, in the model's order.
+def state_and_masks(model: Any) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """A model's state dict and the masks kept outside it.
 
-    A ``torch.nn.Module`` gives its ``state_dict()``; tensors are detached and
-    copied to the CPU (a copy: training goes on changing the originals).
+    A ``torch.nn.Module`` gives its ``state_dict()``; ``torch.ao.pruning``
+    keeps each mask in the module's parametrization and leaves it out of the
+    state dict, so those masks are collected from the modules (by the name of
+    the weight they mask). A mapping (a state dict of tensors or arrays) is
+    taken as it is.
     """
-    state = (
-        model.state_dict() if hasattr(model, "state_dict") and callable(model.state_dict) else model
-    )
+    masks: dict[str, Any] = {}
+    if hasattr(model, "state_dict") and callable(model.state_dict):
+        for name, module in getattr(model, "named_modules", lambda: [])():
+            params = getattr(module, "parametrizations", None)
+            if params is None:
+                continue
+            for pname in list(params.keys()):
+                for p in params[pname]:
+                    if getattr(p, "mask", None) is not None:
+                        masks[f"{name}.{pname}" if name else pname] = p.mask
+        state = model.state_dict()
+    else:
+        state = model
     if not isinstance(state, Mapping):
         kind = type(model).__name__
         raise InputError(f"record() takes a torch module, a state dict or a Checkpoint, not {kind}")
-    out: dict[str, np.ndarray] = {}
-    for name, value in state.items():
-        if hasattr(value, "detach"):  # a torch tensor, without importing torch
-            value = value.detach().cpu().numpy()
-        out[str(name)] = np.array(value, copy=True)
-    return out
+    return state, masks
 
 
 @dataclass(frozen=True)

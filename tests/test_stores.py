@@ -177,8 +177,9 @@ def test_unreachable_database_one_line_error_without_secret() -> None:
         timeout=60,
     )
     assert proc.returncode == 1
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: bolt://127.0.0.1:9: cannot reach Neo4j")
+    warning, error = proc.stderr.strip().splitlines()
+    assert warning.startswith("warning: the password in --db") and "NEO4J_PASSWORD" in warning
+    assert error.startswith("error: bolt://127.0.0.1:9: cannot reach Neo4j")
     assert "s3cretpassword" not in proc.stderr + proc.stdout
 
 

@@ -252,6 +252,7 @@ class CheckReport:
     checked: int = 0
     damaged: list[tuple[str, str]] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -39,6 +39,8 @@ the plan check and the lexical filter before it are what stop them.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
 import time
@@ -52,7 +54,14 @@ import pyarrow as pa
 
 import topograph.cypher as cypher
 from topograph.errors import InputError, first_line
-from topograph.stores.base import GraphStore, QueryResult, StoreError, WriterActive, plain
+from topograph.stores.base import (
+    CheckReport,
+    GraphStore,
+    QueryResult,
+    StoreError,
+    WriterActive,
+    plain,
+)
 from topograph.stores.codec import EncodedCheckpoint
 from topograph.stores.guard import ReadOnlyViolation
 from topograph.stores.lease import LOCK_WAIT_ENV, lock_wait
@@ -205,6 +214,9 @@ class EmbeddedStore(GraphStore):
         if self.path.is_dir():
             raise EmbeddedStoreError(f"{self.path}: is a folder; the embedded store is one file")
         self._pool = buffer_pool_size()
+        # A file that no longer matches its digest keeps the mismatch: a
+        # writer must not bless damage by recording the damaged file's digest.
+        self._tainted = not read_only and not self._matches_digest()
         try:
             self._db = self._open(ladybug, read_only)
             self._conn = ladybug.Connection(self._db)
@@ -251,6 +263,99 @@ class EmbeddedStore(GraphStore):
             conn.close()
         if db is not None:
             db.close()
+            if not self.read_only and not self._tainted:
+                self._write_digest()
+
+    @property
+    def digest_path(self) -> Path:
+        """``<file>.sha256``: the file's digest when topograph last closed it after writing."""
+        return self.path.with_name(self.path.name + ".sha256")
+
+    def _file_digest(self) -> str:
+        h = hashlib.sha256()
+        with open(self.path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        return h.hexdigest()
+
+    def _write_digest(self) -> None:
+        """Record the closed file's SHA-256, so ``db check`` sees damage anywhere in it.
+
+        The per-checkpoint hashes cover what topograph reads back; bytes it
+        never reads (indexes, relationship ids, free pages) are covered by
+        this. LadybugDB keeps no checksum of its main file (its checksums are
+        the write-ahead log's). A file closed with its log still pending
+        (a crash) gets none.
+        """
+        if not self.path.is_file() or self._wal_path().exists():
+            return
+        tmp = self.digest_path.with_name(self.digest_path.name + ".tmp")
+        try:
+            tmp.write_text(f"{self._file_digest()}  {self.path.name}\n", encoding="ascii")
+            os.replace(tmp, self.digest_path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+    def _matches_digest(self) -> bool:
+        """Whether the file is as topograph left it (true when there is nothing to compare).
+
+        A pending log (a crash) means the digest cannot vouch either way: the
+        recovered file gets a new one.
+        """
+        if not self.path.is_file() or not self.digest_path.is_file() or self._wal_path().exists():
+            return True
+        recorded = self.digest_path.read_text(encoding="ascii").split()[:1]
+        return recorded == [self._file_digest()]
+
+    def _wal_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".wal")
+
+    def _writer_active(self) -> bool:
+        """Whether another process holds LadybugDB's write lock on the file (a POSIX lock).
+
+        Only for a reader: see :meth:`check`.
+        """
+        try:
+            with open(self.path, "rb") as f:
+                fcntl.lockf(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.lockf(f, fcntl.LOCK_UN)
+        except OSError:
+            return True
+        return False
+
+    def check(self) -> CheckReport:
+        """The shared checks, and the whole file against the digest of its last close.
+
+        The file is only compared when this store is a reader: a writer's file
+        is changing, and opening the file again in the writer's process would
+        drop LadybugDB's lock on it (POSIX locks belong to the process and
+        go with any of its descriptors of the file).
+        """
+        if not self.read_only:
+            report = super().check()
+            report.notes.append("the whole file is compared with its digest by a reader only")
+            return report
+        if self._writer_active():
+            raise WriterActive(
+                f"{self.path}: another process is writing to this store; check it when that "
+                "has finished"
+            )
+        report = super().check()
+        if not self.digest_path.is_file():
+            report.notes.append(
+                "no digest of the whole file (written when topograph closes the store after "
+                "writing to it): only what topograph reads back was verified"
+            )
+            return report
+        if self._wal_path().exists() or not self._matches_digest():
+            report.damaged.append(
+                (
+                    "file",
+                    "its bytes differ from those topograph left when it last closed it (damage, "
+                    "a write by another program, or an interrupted one: re-run it, then check)",
+                )
+            )
+        return report
 
     def _exec(self, text: str | Any, params: dict[str, Any] | None = None) -> Any:
         try:

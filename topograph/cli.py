@@ -438,6 +438,8 @@ def db_check_command(db: Db = None) -> None:
         typer.echo(f"  {report.checked} checkpoints verified against their content hash")
         if report.incomplete:
             typer.echo(f"  incomplete (re-run ingest): {', '.join(report.incomplete)}")
+        for note in report.notes:
+            typer.echo(f"  note: {note}")
         for what, why in report.damaged:
             typer.echo(f"  damaged: {what}: {why}")
         if not report.ok:

@@ -151,7 +151,15 @@ def _sources(pattern: str | None, mapping: Path | None) -> Any:
 
 def _connect(db: str | None, read_only: bool = False) -> Any:
     from topograph.session import connect
+    from topograph.stores import has_password
 
+    if db is not None and has_password(db):
+        # Every user of the machine sees a command line (ps, /proc): say so.
+        typer.echo(
+            "warning: the password in --db is visible to other users of this machine; "
+            "put it in NEO4J_PASSWORD instead",
+            err=True,
+        )
     return connect(db, read_only=read_only)
 
 
@@ -469,6 +477,34 @@ def db_status_command(
             typer.echo(f"  {run_name}: epochs {', '.join(map(str, epochs))}")
         if status.incomplete:
             typer.echo(f"incomplete (re-run ingest): {', '.join(status.incomplete)}")
+
+
+@db_app.command("check")
+def db_check_command(db: Db = None) -> None:
+    """Verify the whole store: every checkpoint read back against its content hash.
+
+    Names each damaged checkpoint (and counts or duplicated results that
+    disagree) and exits 1; exits 0 when the store is intact.
+    """
+    with _reported(), _connect(db, read_only=True) as session:
+        report = session.check()
+        typer.echo(f"store: {report.where}")
+        typer.echo(f"  {report.checked} checkpoints verified against their content hash")
+        if report.incomplete:
+            typer.echo(f"  incomplete (re-run ingest): {', '.join(report.incomplete)}")
+        for note in report.notes:
+            typer.echo(f"  note: {note}")
+        for what, why in report.damaged:
+            typer.echo(f"  damaged: {what}: {why}")
+        if not report.ok:
+            typer.echo(
+                f"error: {report.where}: {len(report.damaged)} damaged "
+                f"({', '.join(w for w, _ in report.damaged[:5])}"
+                f"{', ...' if len(report.damaged) > 5 else ''})",
+                err=True,
+            )
+            raise typer.Exit(1)
+        typer.echo("  intact")
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:

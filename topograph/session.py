@@ -27,7 +27,14 @@ from topograph.errors import InputError
 from topograph.pipeline.analyze import AnalysisPlan, AnalysisReport, default_plan
 from topograph.pipeline.ingest import DEFAULT_BATCH_EDGES, IngestReport
 from topograph.pipeline.record import Recorder
-from topograph.stores import GraphStore, QueryResult, StoreStatus, open_store, resolve_uri
+from topograph.stores import (
+    CheckReport,
+    GraphStore,
+    QueryResult,
+    StoreStatus,
+    open_store,
+    resolve_uri,
+)
 
 __all__ = ["ExportReport", "Session", "connect"]
 
@@ -276,6 +283,10 @@ class Session:
     def status(self) -> StoreStatus:
         """Counts per node label and relationship type; runs and their epochs."""
         return self._reader().status()
+
+    def check(self) -> CheckReport:
+        """Verify the whole store: every checkpoint read back against its content hash."""
+        return self._reader().check()
 
     # -- figures --------------------------------------------------------------
     def plot_heatmap(

@@ -42,17 +42,25 @@ from topograph.errors import InputError, first_line
 from topograph.loaders.archives import extract_archive, is_archive
 from topograph.model import Checkpoint, CheckpointKey
 
-__all__ = ["ReferenceLayoutSource", "load_checkpoint_dir"]
+__all__ = [
+    "ACCURACY_FILE",
+    "EPOCH_DIR",
+    "LAYER_FILE",
+    "ReferenceLayoutSource",
+    "load_checkpoint_dir",
+    "read_accuracy_curve",
+]
 
-_EPOCH_DIR = re.compile(r"^epoch_(\d+)$")
-_LAYER_FILE = re.compile(r"^weight_l(\d+)\.npz$")
+#: An epoch folder of the reference layout, and a layer file inside it.
+EPOCH_DIR = re.compile(r"^epoch_(\d+)$")
+LAYER_FILE = re.compile(r"^weight_l(\d+)\.npz$")
 ACCURACY_FILE = "testacc.txt"
 
 
 def _layer_files(directory: Path) -> dict[int, Path]:
     found: dict[int, Path] = {}
     for entry in os.scandir(directory):
-        m = _LAYER_FILE.match(entry.name)
+        m = LAYER_FILE.match(entry.name)
         if m and entry.is_file():
             found[int(m.group(1))] = Path(entry.path)
     return found
@@ -196,8 +204,8 @@ class ReferenceLayoutSource:
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
             dirnames.sort()
             here = Path(dirpath)
-            m = _EPOCH_DIR.match(here.name)
-            if not m or not any(_LAYER_FILE.match(f) for f in filenames):
+            m = EPOCH_DIR.match(here.name)
+            if not m or not any(LAYER_FILE.match(f) for f in filenames):
                 continue
             parent = here.resolve().parent
             if self._tmp is not None and parent == self._tmp.resolve():

@@ -136,6 +136,8 @@ def _fill(uri: str, sample_dir: Path) -> None:
     with open_store(uri) as s:
         ingest(s, [str(sample_dir)])
         analyze(s, uri, default_plan(s), workers=2)
+        # the mask measure too, so mask_similarity has rows to compare
+        analyze(s, uri, AnalysisPlan(across_epochs=(10,), measure="unaligned"), workers=2)
 
 
 QUERY_PARAMS = {"run": "e5_s0_w0", "epoch": 10, "limit": 5, "layer": 1, "idx": 5, "threshold": 0.5}

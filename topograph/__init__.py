@@ -7,7 +7,8 @@ The front door:
   ``status``, ``plot_heatmap``, ``plot_evolution``.
 * :func:`nnstd` between two :class:`Checkpoint` objects;
   :func:`compare_files` and :func:`distance_matrix` straight from files.
-* :func:`load` one checkpoint from a file, folder or archive.
+* :func:`load` one checkpoint from a file, folder or archive;
+  :func:`inspect` what the loaders find in each (layers, orientation, skipped).
 * :func:`queries`: the named queries and their parameters.
 
 ``import topograph`` is light: each name is imported when first used, so
@@ -34,6 +35,8 @@ _EXPORTS = {
     "compare_files": ("topograph.pipeline.compare", "compare_files"),
     "distance_matrix": ("topograph.pipeline.compare", "distance_matrix"),
     "load": ("topograph.loaders", "load"),
+    "inspect": ("topograph.loaders", "inspect"),
+    "SourceOptions": ("topograph.loaders", "SourceOptions"),
     "queries": ("topograph.pipeline.queries", "named_queries"),
 }
 
@@ -43,11 +46,13 @@ __all__ = [
     "InputError",
     "NNSTDResult",
     "Session",
+    "SourceOptions",
     "TopographError",
     "__version__",
     "compare_files",
     "connect",
     "distance_matrix",
+    "inspect",
     "load",
     "nnstd",
     "queries",
@@ -55,7 +60,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from topograph.errors import InputError, TopographError
-    from topograph.loaders import load
+    from topograph.loaders import SourceOptions, inspect, load
     from topograph.measures.nnstd import NNSTDResult, nnstd
     from topograph.model import Checkpoint, CheckpointKey
     from topograph.pipeline.compare import compare_files, distance_matrix

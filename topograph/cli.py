@@ -57,6 +57,21 @@ ALIGN_HELP = (
     "arbitrary); none: compare the masks as labelled, 1 - Jaccard and Hamming density per layer "
     "(for networks pruned from the same dense model: lottery tickets, magnitude pruning)."
 )
+SOURCE_HELP = (
+    "a checkpoint file (.pt/.pth/.bin/.ckpt, .safetensors, .keras, .weights.h5/.h5, .npz, "
+    "chosen by content), an epoch_<EEE> folder of the reference layout, or a folder or "
+    ".zip/.tar/.tar.gz archive of them"
+)
+PATTERN_HELP = (
+    "Regex searched on each checkpoint file's path relative to its source; its named groups "
+    "(?P<run>...) and (?P<epoch>...) name the run and the epoch (files it does not match are "
+    "left out). Default: epochs from names like epoch=12, ckpt_0012, checkpoint_epoch3; runs "
+    "from the folder path."
+)
+MAPPING_HELP = (
+    "TOML file naming the layers of the chain in order (layers = [...]; optional orientation, "
+    "flatten), for networks whose layers auto-detection cannot chain (see the README)."
+)
 
 Db = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
 MethodOpt = Annotated[
@@ -65,6 +80,8 @@ MethodOpt = Annotated[
 AlignOpt = Annotated[str, typer.Option("--align", help=ALIGN_HELP)]
 Workers = Annotated[int | None, typer.Option(help="Worker processes (default: every core).")]
 Progress = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
+PatternOpt = Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)]
+MappingOpt = Annotated[Path | None, typer.Option("--mapping", help=MAPPING_HELP)]
 Figure = Annotated[Path, typer.Option("--out", "-o", help="Image to write (.png/.pdf/.svg).")]
 # figure options, shared by every command that draws
 CmapOpt = Annotated[
@@ -156,9 +173,24 @@ def _options(align: str, method: str | None) -> dict[str, str]:
     return {"method": method}
 
 
+def _sources(pattern: str | None, mapping: Path | None) -> Any:
+    """The --pattern and --mapping options as one SourceOptions."""
+    from topograph import SourceOptions
+
+    return SourceOptions(pattern, mapping)
+
+
 def _connect(db: str | None, read_only: bool = False) -> Any:
     from topograph.session import connect
+    from topograph.stores import has_password
 
+    if db is not None and has_password(db):
+        # Every user of the machine sees a command line (ps, /proc): say so.
+        typer.echo(
+            "warning: the password in --db is visible to other users of this machine; "
+            "put it in NEO4J_PASSWORD instead",
+            err=True,
+        )
     return connect(db, read_only=read_only)
 
 
@@ -168,7 +200,7 @@ def nnstd_command(
     a: Annotated[
         Path,
         typer.Argument(
-            help="Checkpoint A: an epoch_<EEE> folder, or a folder/archive of runs (then choose with --run-a/--epoch-a)."
+            help=f"Checkpoint A: {SOURCE_HELP} (a source of several: choose with --run-a/--epoch-a)."
         ),
     ],
     b: Annotated[Path, typer.Argument(help="Checkpoint B, like A.")],
@@ -184,6 +216,8 @@ def nnstd_command(
     output: Annotated[
         OutputFormat, typer.Option("--format", help="table or one JSON object.")
     ] = OutputFormat.table,
+    pattern: PatternOpt = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """NNSTD (or, with --align none, the mask distance) between two checkpoints: per layer (0 = same topology, 1 = disjoint) and the mean."""
     from topograph.pipeline.compare import compare_files
@@ -192,7 +226,7 @@ def nnstd_command(
         cmp = compare_files(
             a, b, run_a, epoch_a if epoch_a is not None else epoch,
             run_b, epoch_b if epoch_b is not None else epoch, align=align,
-            **_options(align, method),
+            source_options=_sources(pattern, mapping), **_options(align, method),
         )  # fmt: skip
         p, result = cmp.pair, cmp.pair.result
         hamming = getattr(result, "hamming", None)
@@ -228,9 +262,7 @@ def nnstd_command(
 def matrix_command(
     source: Annotated[
         Path,
-        typer.Argument(
-            help="Folder or .zip/.tar/.tar.gz archive of runs in the reference layout (<run>/epoch_<EEE>/weight_l<K>.npz)."
-        ),
+        typer.Argument(help=f"Runs to compare: {SOURCE_HELP}."),
     ],
     epoch: Annotated[
         list[int] | None,
@@ -268,6 +300,8 @@ def matrix_command(
         ),
     ] = None,
     progress: Progress = True,
+    pattern: PatternOpt = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Pairwise NNSTD table: across runs at given epochs, or along one run."""
     from topograph.pipeline.compare import distance_matrix
@@ -282,7 +316,8 @@ def matrix_command(
             check_figure_path(plot)
         m = distance_matrix(
             source, epochs=epoch, run=run, consecutive=consecutive, layer=layer, align=align,
-            workers=workers, progress=progress, **_options(align, method),
+            workers=workers, progress=progress, source_options=_sources(pattern, mapping),
+            **_options(align, method),
         )  # fmt: skip
         if out is not None:
             write_table(m.table, out)
@@ -318,14 +353,37 @@ def _print_matrix(title: str, runs: list[str], matrix: Any) -> None:
         typer.echo(f"{label:>{width}} " + " ".join(f"{v:>{width}.3f}" for v in row))
 
 
+@app.command("inspect")
+def inspect_command(
+    paths: Annotated[
+        list[Path], typer.Argument(help=f"What to inspect, any number: each {SOURCE_HELP}.")
+    ],
+    run: Annotated[str | None, typer.Option(help="Only this run.")] = None,
+    epoch: Annotated[int | None, typer.Option(help="Only this epoch.")] = None,
+    pattern: PatternOpt = None,
+    mapping: MappingOpt = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table, or one JSON object per checkpoint.")
+    ] = OutputFormat.table,
+) -> None:
+    """What the loaders find in each checkpoint: format, run and epoch, every layer (name, kind, shape, orientation, nnz, density, topology from a mask or from zeros) and what was skipped and why."""
+    from topograph import inspect
+
+    with _reported():
+        for path in paths:
+            for found in inspect(path, run=run, epoch=epoch, pattern=pattern, mapping=mapping):
+                if output is OutputFormat.json:
+                    typer.echo(json.dumps(found.to_dict()))
+                else:
+                    typer.echo(found.to_text() + "\n")
+
+
 # -- the graph workflow ---------------------------------------------------------
 @app.command("ingest")
 def ingest_command(
     paths: Annotated[
         list[Path],
-        typer.Argument(
-            help="Folders or .zip/.tar/.tar.gz archives of checkpoints (<run>/epoch_<EEE>/weight_l<K>.npz)."
-        ),
+        typer.Argument(help=f"What to store, any number: each {SOURCE_HELP}."),
     ],
     run: Annotated[
         str | None,
@@ -339,6 +397,8 @@ def ingest_command(
     ] = False,
     batch_edges: Annotated[int, typer.Option(help="Edges buffered per bulk write.")] = 2_000_000,
     progress: Progress = True,
+    pattern: PatternOpt = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Store checkpoints as graphs: neurons are nodes, non-zero weights CONNECTS edges.
 
@@ -347,8 +407,9 @@ def ingest_command(
     """
     with _reported(), _connect(db) as session:
         report = session.ingest(
-            *paths, run=run, keep_going=keep_going, batch_edges=batch_edges, progress=progress
-        )
+            *paths, run=run, keep_going=keep_going, batch_edges=batch_edges, progress=progress,
+            pattern=pattern, mapping=mapping,
+        )  # fmt: skip
         for ident, message in report.failed:
             typer.echo(f"skipped bad checkpoint {ident}: {message}", err=True)
         typer.echo(
@@ -457,6 +518,34 @@ def db_status_command(
             typer.echo(f"  {run_name}: epochs {', '.join(map(str, epochs))}")
         if status.incomplete:
             typer.echo(f"incomplete (re-run ingest): {', '.join(status.incomplete)}")
+
+
+@db_app.command("check")
+def db_check_command(db: Db = None) -> None:
+    """Verify the whole store: every checkpoint read back against its content hash.
+
+    Names each damaged checkpoint (and counts or duplicated results that
+    disagree) and exits 1; exits 0 when the store is intact.
+    """
+    with _reported(), _connect(db, read_only=True) as session:
+        report = session.check()
+        typer.echo(f"store: {report.where}")
+        typer.echo(f"  {report.checked} checkpoints verified against their content hash")
+        if report.incomplete:
+            typer.echo(f"  incomplete (re-run ingest): {', '.join(report.incomplete)}")
+        for note in report.notes:
+            typer.echo(f"  note: {note}")
+        for what, why in report.damaged:
+            typer.echo(f"  damaged: {what}: {why}")
+        if not report.ok:
+            typer.echo(
+                f"error: {report.where}: {len(report.damaged)} damaged "
+                f"({', '.join(w for w, _ in report.damaged[:5])}"
+                f"{', ...' if len(report.damaged) > 5 else ''})",
+                err=True,
+            )
+            raise typer.Exit(1)
+        typer.echo("  intact")
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:

@@ -26,7 +26,15 @@ import pyarrow as pa
 from topograph.errors import InputError
 from topograph.pipeline.analyze import AnalysisPlan, AnalysisReport, default_plan
 from topograph.pipeline.ingest import DEFAULT_BATCH_EDGES, IngestReport
-from topograph.stores import GraphStore, QueryResult, StoreStatus, open_store, resolve_uri
+from topograph.pipeline.record import Recorder
+from topograph.stores import (
+    CheckReport,
+    GraphStore,
+    QueryResult,
+    StoreStatus,
+    open_store,
+    resolve_uri,
+)
 
 if TYPE_CHECKING:  # imported only when used: start-up stays light
     from topograph.pipeline.accuracy_study import AccuracyGrid, AccuracyStudy
@@ -64,6 +72,7 @@ class Session:
         self.read_only = read_only
         self._store: GraphStore | None = None
         self._writable = False
+        self._recorder: Recorder | None = None
 
     # -- lifetime -----------------------------------------------------------
     def __enter__(self) -> Session:
@@ -78,10 +87,18 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """Close the store connection (idempotent); the session reopens it when used again."""
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        """Write what :meth:`record` queued, close the store (idempotent).
+
+        The session reopens the store when used again.
+        """
+        try:
+            if self._recorder is not None:
+                recorder, self._recorder = self._recorder, None
+                recorder.close()
+        finally:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
     def __repr__(self) -> str:
         state = "open" if self._store is not None else "not open yet"
@@ -100,12 +117,14 @@ class Session:
         return self.uri
 
     def _reader(self) -> GraphStore:
+        self.flush()
         if self._store is None:
             self._store = open_store(self.uri, read_only=True)
             self._writable = False
         return self._store
 
     def _writer(self) -> GraphStore:
+        self.flush()
         if self.read_only:
             raise InputError(f"{self.describe()}: this session is read-only")
         if self._store is not None and not self._writable:
@@ -123,20 +142,27 @@ class Session:
         keep_going: bool = False,
         batch_edges: int = DEFAULT_BATCH_EDGES,
         progress: bool = False,
+        pattern: str | None = None,
+        mapping: str | Path | None = None,
     ) -> IngestReport:
-        """Store every checkpoint found under ``paths`` (folders, archives).
+        """Store every checkpoint found under ``paths`` (files, folders, archives).
 
         Idempotent by content hash, atomic per checkpoint. ``run`` renames the
         run of a source holding one; ``keep_going`` skips bad checkpoints
-        (listed in the report) instead of stopping at the first.
+        (listed in the report) instead of stopping at the first. ``pattern``:
+        a regex with named groups ``run``/``epoch`` over each file's path
+        relative to its source; ``mapping``: a TOML file naming the layers
+        (see the README's "Input formats").
         """
+        from topograph.loaders import SourceOptions
         from topograph.pipeline.ingest import ingest
 
         if not paths:
-            raise InputError("ingest needs at least one folder or archive")
+            raise InputError("ingest needs at least one checkpoint file, folder or archive")
         return ingest(
             self._writer(), paths, run=run, keep_going=keep_going,
             progress=progress, batch_edges=batch_edges,
+            source_options=SourceOptions(pattern, mapping),
         )  # fmt: skip
 
     def analyze(
@@ -188,6 +214,61 @@ class Session:
         return analyze(store, self.uri, plan, workers=workers, scheduler=scheduler,
                        progress=progress)  # fmt: skip
 
+    def record(
+        self,
+        model: Any,
+        *,
+        run: str,
+        epoch: int,
+        metrics: dict[str, Any] | None = None,
+    ) -> bool:
+        """Store the topology (and weights) of ``model`` as checkpoint ``run@epoch``, from memory.
+
+        ``model``: a ``torch.nn.Module``, a state dict (tensors or arrays), or
+        a :class:`~topograph.Checkpoint`. Its sparse layers are found as
+        :func:`topograph.load` finds them in a file (masks of
+        ``torch.nn.utils.prune`` and ``torch.ao.pruning`` included).
+        ``metrics``: the accuracy is read from ``accuracy``/``acc``/``test_acc``
+        (and like names). The conversion happens now, in the caller's thread
+        (before training changes the weights); the write happens in the
+        background, so a training loop can call this every epoch. Returns
+        False when the same content is stored already; different content under
+        the same run and epoch is an :class:`InputError`. :meth:`flush` waits
+        for the writes, and every other method (and ``close``) flushes first.
+        """
+        from topograph.loaders import checkpoint_from_state_dict
+        from topograph.model import Checkpoint
+        from topograph.pipeline.record import accuracy_from, state_and_masks
+
+        accuracy = accuracy_from(metrics)
+        if isinstance(model, Checkpoint):
+            ck = model
+            if (ck.run, ck.epoch) != (run, int(epoch)) or accuracy is not None:
+                ck = Checkpoint(
+                    run, int(epoch), ck.layers, ck.biases, ck.source,
+                    accuracy if accuracy is not None else ck.accuracy, ck.info,
+                )  # fmt: skip
+        else:
+            state, masks = state_and_masks(model)
+            ck = checkpoint_from_state_dict(
+                state, run=run, epoch=int(epoch), accuracy=accuracy, masks=masks or None,
+                source=f"record({type(model).__name__})",
+            )  # fmt: skip
+        if self._recorder is None:
+            store = self._writer()
+            catalog = store.catalog()
+            for key, c in catalog.items():
+                if not c.complete:
+                    store.delete_checkpoint(key)  # debris of an interrupted write
+            known = {key: c.hash for key, c in catalog.items() if c.complete}
+            self._recorder = Recorder(store, known)
+        return self._recorder.submit(ck)
+
+    def flush(self) -> None:
+        """Wait until every checkpoint :meth:`record` queued is written."""
+        if self._recorder is not None:
+            self._recorder.flush()
+
     def query(self, name: str, **params: Any) -> QueryResult:
         """Run a named query (see :func:`queries`) with its declared parameters, checked first."""
         from topograph.pipeline.queries import run_named
@@ -217,6 +298,10 @@ class Session:
     def status(self) -> StoreStatus:
         """Counts per node label and relationship type; runs and their epochs."""
         return self._reader().status()
+
+    def check(self) -> CheckReport:
+        """Verify the whole store: every checkpoint read back against its content hash."""
+        return self._reader().check()
 
     # -- figures --------------------------------------------------------------
     def plot_heatmap(

@@ -3,8 +3,8 @@
 A task is a module-level function ``fn(provider, item, *args)``; the
 *provider* says where checkpoints come from (a loader source for files, a
 store provider for a graph store) and must pickle. Each worker process keeps
-one LRU cache of checkpoints per provider, so it reads each checkpoint at most
-once while it is in the cache.
+one LRU cache of checkpoints within a memory budget (:data:`CACHE_BYTES`), so
+it reads each checkpoint at most once while it is in the cache.
 
 Engines, chosen once per :class:`Workers` (open it once for a whole analysis:
 starting a process pool costs about a second per worker, which used to be
@@ -38,10 +38,11 @@ from topograph.errors import InputError
 from topograph.model import Checkpoint, CheckpointKey
 
 __all__ = [
-    "CACHE_SIZE",
+    "CACHE_BYTES",
     "CheckpointProvider",
     "Workers",
     "cached_checkpoint",
+    "checkpoint_bytes",
     "default_workers",
 ]
 
@@ -63,24 +64,45 @@ class CheckpointProvider(Protocol):
 
 
 _LOCK = threading.Lock()
-_CACHES: dict[object, OrderedDict[CheckpointKey, Checkpoint]] = {}
-#: Checkpoints a worker process keeps per provider (least recently used go first).
-CACHE_SIZE = 64
+_CACHE: OrderedDict[tuple[object, CheckpointKey], tuple[Checkpoint, int]] = OrderedDict()
+_CACHED_BYTES = 0
+#: Bytes of checkpoints a worker process keeps (least recently used go first):
+#: ``$TOPOGRAPH_WORKER_CACHE_MB`` MiB, default 256. A worker's memory is this
+#: budget plus the two checkpoints of the task at hand and the measure's work.
+CACHE_BYTES = int(float(os.environ.get("TOPOGRAPH_WORKER_CACHE_MB", "256")) * 2**20)
+
+
+def checkpoint_bytes(ck: Checkpoint) -> int:
+    """Memory held by a checkpoint's arrays (weights, indices, biases), in bytes."""
+    total = 0
+    for w, b in zip(ck.layers, ck.biases, strict=True):
+        total += w.data.nbytes + w.indices.nbytes + w.indptr.nbytes
+        total += b.nbytes if b is not None else 0
+    return total
 
 
 def cached_checkpoint(provider: CheckpointProvider, key: CheckpointKey) -> Checkpoint:
-    """``provider.load(*key)`` through this process's LRU cache (thread-safe)."""
-    ck_key = provider.cache_key
+    """``provider.load(*key)`` through this process's LRU cache (thread-safe).
+
+    The cache holds at most :data:`CACHE_BYTES` of checkpoints, shared by all
+    providers of the process (keyed by the provider's ``cache_key``); a
+    checkpoint larger than the whole budget is returned without being kept.
+    """
+    global _CACHED_BYTES
+    entry = (provider.cache_key, key)
     with _LOCK:
-        cache = _CACHES.setdefault(ck_key, OrderedDict())
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
+        if entry in _CACHE:
+            _CACHE.move_to_end(entry)
+            return _CACHE[entry][0]
     ckpt = provider.load(key.run, key.epoch)
+    size = checkpoint_bytes(ckpt)
     with _LOCK:
-        cache[key] = ckpt
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
+        if size <= CACHE_BYTES and entry not in _CACHE:
+            _CACHE[entry] = (ckpt, size)
+            _CACHED_BYTES += size
+            while _CACHED_BYTES > CACHE_BYTES:
+                _, (_, freed) = _CACHE.popitem(last=False)
+                _CACHED_BYTES -= freed
     return ckpt
 
 

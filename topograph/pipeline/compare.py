@@ -19,7 +19,7 @@ from topograph import measures
 from topograph.compute.pairs import Pair, across_runs, along_run, compute_pairs
 from topograph.compute.workers import Workers
 from topograph.errors import InputError
-from topograph.loaders import open_source
+from topograph.loaders import SourceOptions, open_source
 from topograph.model import Checkpoint, CheckpointKey
 from topograph.pipeline.tables import distances_table
 from topograph.results import PairDistance
@@ -44,17 +44,23 @@ def compare_files(
     run_b: str | None = None,
     epoch_b: int | None = None,
     align: str = "nnstd",
+    source_options: SourceOptions | None = None,
     **options: Any,
 ) -> Comparison:
     """The distance from checkpoint ``a`` to checkpoint ``b``, each a file, folder or archive.
 
     A source holding several checkpoints needs ``run_*``/``epoch_*`` to pick
     one. ``align``: ``nnstd`` (neurons matched, NNSTD) or ``none`` (masks
-    compared as labelled); ``options`` are the measure's (``method="sparse"``).
+    compared as labelled); ``options`` are the measure's (``method="sparse"``);
+    ``source_options`` name runs and epochs (``--pattern``) and layers
+    (``--mapping``) in both.
     """
     spec = measures.by_align(align)
     opts = spec.options(**options)
-    with open_source(a) as src_a, open_source(b) as src_b:
+    with (
+        open_source(a, options=source_options) as src_a,
+        open_source(b, options=source_options) as src_b,
+    ):
         ka = src_a.resolve(run_a, epoch_a)
         kb = src_b.resolve(run_b, epoch_b)
         ck_a, ck_b = src_a.load(*ka), src_b.load(*kb)
@@ -82,6 +88,7 @@ def distance_matrix(
     align: str = "nnstd",
     workers: int | None = None,
     progress: bool = False,
+    source_options: SourceOptions | None = None,
     **options: Any,
 ) -> DistanceMatrix:
     """Pairwise distances from files: across runs at ``epochs``, or along ``run``.
@@ -93,7 +100,7 @@ def distance_matrix(
         raise InputError("choose what to compare: --epoch E (across runs) or --run R (along a run)")
     spec = measures.by_align(align)
     opts = spec.options(**options)
-    with open_source(source) as src:
+    with open_source(source, options=source_options) as src:
         pairs: list[Pair] = []
         if epochs is not None:
             for e in epochs:

@@ -1,4 +1,4 @@
-"""Ingest: checkpoints from folders and archives into a graph store.
+"""Ingest: checkpoints from files, folders and archives into a graph store.
 
 Idempotent by content hash: a checkpoint already stored whole with the same
 hash is skipped; one stored with *different* content is refused (name the
@@ -22,7 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from topograph.errors import InputError
-from topograph.loaders import open_source
+from topograph.loaders import SourceOptions, open_source
 from topograph.model import Checkpoint
 from topograph.stores.base import GraphStore
 
@@ -57,10 +57,12 @@ def ingest(
     keep_going: bool = False,
     progress: bool = False,
     batch_edges: int = DEFAULT_BATCH_EDGES,
+    source_options: SourceOptions | None = None,
 ) -> IngestReport:
     """Ingest every checkpoint found under ``paths`` into ``store``.
 
-    ``run`` renames the run of a source holding exactly one. Raises
+    ``run`` renames the run of a source holding exactly one;
+    ``source_options`` carry ``--pattern`` and ``--mapping``. Raises
     :class:`InputError` on the first bad checkpoint unless ``keep_going``
     (checkpoints read before it are still stored).
     """
@@ -87,7 +89,7 @@ def ingest(
     try:
         for path in paths:
             try:
-                source = open_source(path, run=run)
+                source = open_source(path, run=run, options=source_options)
             except InputError as exc:
                 if not keep_going:
                     raise

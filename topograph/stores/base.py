@@ -25,7 +25,6 @@ The write contract:
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 
 import topograph.cypher as cypher
-from topograph.errors import InputError
+from topograph.errors import InputError, TopographError, first_line
 from topograph.model import Checkpoint, CheckpointKey
 from topograph.results import CheckpointProperties, PairDistance, record, result_fields, stored
 from topograph.stores.codec import (
@@ -51,13 +50,20 @@ from topograph.stores.codec import (
     layer_id,
     neuron_uid_base,
 )
+from topograph.stores.guard import Dialect, check_statement
 
 __all__ = [
     "GRAPH_KINDS",
+    "CheckReport",
     "GraphStore",
+    "IntegrityError",
     "QueryResult",
+    "StoreError",
     "StoreStatus",
+    "StoreUnavailable",
     "StoredCheckpoint",
+    "WriterActive",
+    "check_params",
 ]
 
 #: Node labels and relationship types of the graph model that ``status`` counts.
@@ -76,17 +82,50 @@ GRAPH_KINDS = (
     "MATCHES",
 )
 
-_SIDE_EFFECTS = re.compile(
-    r"\b(COPY\b[^;]*\bTO\b|EXPORT\s+DATABASE|IMPORT\s+DATABASE|ATTACH|DETACH\s+DATABASE"
-    r"|INSTALL|LOAD\s+(EXTENSION|FROM)|LOAD\s+CSV)",
-    re.IGNORECASE,
-)
+#: Integers both stores hold (int64); a larger parameter is refused before a driver sees it.
+_INT64 = (-(2**63), 2**63 - 1)
 
 
-def _strip_strings_and_comments(text: str) -> str:
-    """Cypher text with string literals and comments blanked, for keyword checks."""
-    text = re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.DOTALL)
-    return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`", "''", text)
+class StoreError(TopographError):
+    """The database could not be reached, or refused an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The database went away (or never answered): nothing is wrong with the data."""
+
+
+class WriterActive(StoreError):
+    """Another process holds the store's writer lock."""
+
+
+class IntegrityError(StoreError):
+    """Stored data does not match its own content hash, or cannot be read back at all."""
+
+
+def check_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` if every value is one both stores take; else a one-line InputError.
+
+    Integers beyond int64 (``-p epoch=99999999999999999999``) make the
+    drivers raise deep inside their packers; refuse them here, naming the
+    parameter.
+    """
+
+    def check(name: str, value: Any) -> None:
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, int):
+            if not _INT64[0] <= value <= _INT64[1]:
+                raise InputError(f"parameter {name}: {value} is out of the 64-bit integer range")
+        elif isinstance(value, list | tuple):
+            for v in value:
+                check(name, v)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                check(f"{name}.{k}", v)
+
+    for name, value in params.items():
+        check(name, value)
+    return params
 
 
 @dataclass(frozen=True)
@@ -205,6 +244,21 @@ class StoreStatus:
     incomplete: list[str] = field(default_factory=list)
 
 
+@dataclass
+class CheckReport:
+    """What :meth:`GraphStore.check` found: ``damaged`` as (what, why) pairs."""
+
+    where: str
+    checked: int = 0
+    damaged: list[tuple[str, str]] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged
+
+
 def plain(value: Any) -> Any:
     """Driver values as plain Python: Decimal sums become int (or float)."""
     if isinstance(value, Decimal):
@@ -244,10 +298,22 @@ class GraphStore(ABC):
         """Create constraints, indexes and tables when missing (idempotent)."""
 
     @abstractmethod
-    def query(
-        self, text: str, params: dict[str, Any] | None = None, write: bool = False
-    ) -> QueryResult:
-        """Run Cypher with parameters; refuses writes unless ``write``."""
+    def _run(self, text: str, params: dict[str, Any], write: bool) -> QueryResult:
+        """Run topograph's own Cypher (trusted text from ``cypher/``); writes only if ``write``."""
+
+    @abstractmethod
+    def _check_plan(self, text: str, params: dict[str, Any]) -> None:
+        """Refuse a read-only query whose plan does more than read the graph (see ``guard``)."""
+
+    def take_writer_lock(self) -> None:  # noqa: B027 - only Neo4j needs to do something
+        """Become the database's one writer (Neo4j: its lease; the embedded file locks at open)."""
+
+    #: Procedures (Neo4j) or table functions (LadybugDB) a read-only query may CALL.
+    read_procedures: frozenset[str] = frozenset()
+
+    def _unsafe_functions(self) -> frozenset[str]:
+        """Functions a read-only query may not call (state-changing, or not the database's own)."""
+        return frozenset()
 
     @abstractmethod
     def _write_encoded(self, batch: Sequence[EncodedCheckpoint]) -> None:
@@ -262,23 +328,34 @@ class GraphStore(ABC):
         """Bulk-create MATCHES from columns (see :func:`~topograph.stores.codec.encode_matches`)."""
 
     # -- shared, in terms of the above --------------------------------------
-    @staticmethod
-    def check_query(text: str, write: bool) -> None:
-        """Refuse what a read-only query must not do, before the store sees it.
+    def query(
+        self, text: str, params: dict[str, Any] | None = None, write: bool = False
+    ) -> QueryResult:
+        """Run a user's Cypher with parameters: read-only, enforced, unless ``write``.
 
-        One statement per query (a second one could end the read-only
-        transaction and write), and no statement that writes files or changes
-        the database around the graph (COPY ... TO, EXPORT/IMPORT DATABASE,
-        ATTACH, extensions) unless ``write``.
+        Without ``write`` the query may only read the graph (no data change,
+        no file, no code, no setting, no other session): the lexical filter,
+        the store's plan check and the database's read mode each refuse the
+        rest (:mod:`topograph.stores.guard`). One statement per query either
+        way; parameters are checked first (:func:`check_params`).
         """
-        body = _strip_strings_and_comments(text)
-        if ";" in body.rstrip().rstrip(";"):
-            raise InputError("one Cypher statement per query (found ';' between statements)")
-        if not write and _SIDE_EFFECTS.search(body):
-            raise InputError(
-                "this query writes outside the graph (COPY TO, EXPORT, IMPORT, ATTACH, "
-                "INSTALL, LOAD); add --write (write=True) if that is intended"
-            )
+        params = check_params(dict(params or {}))
+        if write:
+            check_statement(text, self.dialect, write=True)
+            return self._run(text, params, write=True)
+        check_statement(
+            text,
+            self.dialect,
+            write=False,
+            procedures=self.read_procedures,
+            unsafe_functions=self._unsafe_functions(),
+        )
+        self._check_plan(text, params)
+        return self._run(text, params, write=False)
+
+    @property
+    def dialect(self) -> Dialect:
+        return "neo4j" if self.kind == "neo4j" else "embedded"
 
     @staticmethod
     def write_refused(message: str) -> str:
@@ -288,8 +365,8 @@ class GraphStore(ABC):
     def _named(
         self, name: str, params: dict[str, Any] | None = None, write: bool = False
     ) -> QueryResult:
-        """Run the statement stored as ``cypher/<name>.cypher``."""
-        return self.query(cypher.load(name), params or {}, write=write)
+        """Run the statement stored as ``cypher/<name>.cypher`` (trusted: no read-only filter)."""
+        return self._run(cypher.load(name), params or {}, write)
 
     # checkpoints
     def catalog(self) -> dict[CheckpointKey, StoredCheckpoint]:
@@ -302,22 +379,33 @@ class GraphStore(ABC):
         return out
 
     def write_checkpoints(self, checkpoints: Sequence[Checkpoint]) -> None:
-        """Store whole checkpoints that are not stored yet, numbering them after the last."""
+        """Store whole checkpoints that are not stored yet, under newly allocated numbers."""
         if not checkpoints:
             return
-        next_cid = max((c.cid for c in self.catalog().values()), default=-1) + 1
-        self._write_encoded(
-            [encode_checkpoint(ck, next_cid + i) for i, ck in enumerate(checkpoints)]
-        )
+        first = self._allocate_cids(len(checkpoints))
+        self._write_encoded([encode_checkpoint(ck, first + i) for i, ck in enumerate(checkpoints)])
+
+    def _allocate_cids(self, n: int) -> int:
+        """The first of ``n`` new consecutive checkpoint numbers (after every stored one).
+
+        Reading the largest stored number is enough where the database lets
+        one writer in at a time (the embedded file lock); Neo4j allocates
+        them atomically in the database.
+        """
+        return max((c.cid for c in self.catalog().values()), default=-1) + 1
 
     def delete_checkpoint(self, key: CheckpointKey) -> None:
         """Remove a checkpoint and everything of it (debris of a crashed ingest)."""
         self._delete_checkpoint(checkpoint_id(key))
 
     def load_checkpoint(self, run: str, epoch: int) -> Checkpoint:
-        """Read one complete checkpoint back as the in-memory model.
+        """Read one complete checkpoint back as the in-memory model, verified.
 
-        Returns exactly the stored pattern, float32 weights and biases.
+        Returns exactly the stored pattern, float32 weights and biases, after
+        checking them against the checkpoint's stored content hash: damage in
+        the database (a bad disk, a torn file) is an :class:`IntegrityError`
+        naming the checkpoint and the store, never a wrong result, and never
+        blamed on the file the checkpoint was once read from.
         """
         ckpt = checkpoint_id((run, epoch))
         meta = self._named("checkpoint", {"ckpt": ckpt}).dicts()
@@ -325,15 +413,83 @@ class GraphStore(ABC):
             raise InputError(f"{self.describe()}: no checkpoint {ckpt}")
         if not meta[0]["complete"]:
             raise InputError(f"{self.describe()}: checkpoint {ckpt} is incomplete (re-run ingest)")
-        lo = neuron_uid_base(int(meta[0]["cid"]))
-        span = {"lo": lo, "hi": lo + int(meta[0]["neurons"])}
-        edges = self._named("checkpoint_edges", span).dicts()
-        cols = edges[0] if edges else {"src": [], "dst": [], "tap": [], "weight": []}
-        biases = self._named("checkpoint_biases", span).dicts()
-        bias = biases[0] if biases and biases[0]["uid"] else {"uid": [], "bias": []}
-        return decode_checkpoint(
-            meta, cols["src"], cols["dst"], cols["tap"], cols["weight"], bias["uid"], bias["bias"]
-        )
+        damaged = f"{self.describe()}: checkpoint {ckpt} is damaged"
+        advice = "topograph db check lists all damage; ingest its source again into a new store"
+        try:
+            lo = neuron_uid_base(int(meta[0]["cid"]))
+            span = {"lo": lo, "hi": lo + int(meta[0]["neurons"])}
+            edges = self._named("checkpoint_edges", span).dicts()
+            cols = edges[0] if edges else {"src": [], "dst": [], "tap": [], "weight": []}
+            biases = self._named("checkpoint_biases", span).dicts()
+            bias = biases[0] if biases and biases[0]["uid"] else {"uid": [], "bias": []}
+            ck = decode_checkpoint(
+                meta,
+                cols["src"], cols["dst"], cols["tap"], cols["weight"], bias["uid"], bias["bias"],
+            )  # fmt: skip
+        except (StoreUnavailable, WriterActive):
+            raise
+        except (TopographError, ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+            # The model's own checks (NaN, shapes) name the source file; the
+            # damage is here, in the store.
+            reason = first_line(exc).removeprefix(str(meta[0].get("source") or "")).lstrip(" :")
+            raise IntegrityError(f"{damaged}: cannot be read back ({reason}); {advice}") from None
+        if ck.content_hash != meta[0]["hash"]:
+            raise IntegrityError(
+                f"{damaged}: its content differs from its stored hash "
+                f"({str(meta[0]['hash'])[:12]}…, read back {ck.content_hash[:12]}…); {advice}"
+            )
+        return ck
+
+    def check(self) -> CheckReport:
+        """Verify the whole store: every complete checkpoint read back against its hash.
+
+        Also reported: checkpoints left incomplete by an interrupted ingest,
+        counts of neurons and edges that disagree with the checkpoints'
+        records, and duplicated results (two MATCHES for one neuron, pair
+        and method; two NNSTD for one pair and method).
+        """
+        report = CheckReport(where=self.describe())
+        try:
+            catalog = self.catalog()
+        except (StoreUnavailable, WriterActive):
+            raise
+        except TopographError as exc:
+            report.damaged.append(("catalog", first_line(exc)))
+            return report
+        for key, ck in catalog.items():
+            if not ck.complete:
+                report.incomplete.append(ck.id)
+                continue
+            try:
+                back = self.load_checkpoint(key.run, key.epoch)
+            except IntegrityError as exc:
+                report.damaged.append((ck.id, str(exc).split(" is damaged: ", 1)[-1]))
+                continue
+            report.checked += 1
+            if back.nnz != ck.edges or sum(back.widths) != ck.neurons:
+                report.damaged.append(
+                    (ck.id, f"{back.nnz} edges and {sum(back.widths)} neurons read back, "
+                            f"{ck.edges} and {ck.neurons} recorded")
+                )  # fmt: skip
+        try:
+            counts = self.status().counts
+            for r in self._named("check/duplicates").dicts():
+                if int(plain(r["n"])):
+                    report.damaged.append((r["kind"], f"{int(plain(r['n']))} duplicated results"))
+        except (StoreUnavailable, WriterActive):
+            raise
+        except TopographError as exc:
+            report.damaged.append(("counts", first_line(exc)))
+            return report
+        expected = {
+            "Neuron": sum(c.neurons for c in catalog.values() if c.complete),
+            "CONNECTS": sum(c.edges for c in catalog.values() if c.complete),
+        }
+        if not report.incomplete:  # debris of an interrupted ingest adds its own
+            for kind, n in expected.items():
+                if counts[kind] != n:
+                    report.damaged.append((kind, f"{counts[kind]} stored, {n} recorded"))
+        return report
 
     def status(self) -> StoreStatus:
         """Counts of every node label and relationship type; runs and their epochs."""

@@ -1,4 +1,4 @@
-"""``topograph generate``: deterministic networks in the reference layout, read back exactly."""
+"""``topograph generate``: deterministic networks in every checkpoint format, read back exactly."""
 
 from __future__ import annotations
 
@@ -134,3 +134,51 @@ def test_cli_writes_files_and_ingests_them(tmp_path: Path) -> None:
     assert again.exit_code == 0 and "0 checkpoints stored, 4 already there" in again.stdout
     nowhere = runner.invoke(app, ["generate", "regular", "--degree", "3"])
     assert nowhere.exit_code == 1 and "--out FOLDER and/or --db" in nowhere.stderr
+
+
+def _have_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "npz",
+        "safetensors",
+        pytest.param(
+            "pt",
+            marks=pytest.mark.skipif(not _have_torch(), reason="needs torch: the [torch] extra"),
+        ),
+    ],
+)
+def test_every_format_reads_back_to_the_same_checkpoints(tmp_path: Path, fmt: str) -> None:
+    spec = GenerateSpec("left_regular", SMALL, degree=3, runs=2, epochs=1, dense_last=True)
+    generate(spec, tmp_path / "reference")
+    report = generate(spec, tmp_path / fmt, fmt)  # type: ignore[arg-type]
+    files = sorted(p.relative_to(tmp_path / fmt).as_posix() for p in (tmp_path / fmt).rglob("*"))
+    assert f"left_regular_s0_w1/epoch_001.{fmt}" in files and len(report.keys) == 4
+    assert _hashes(tmp_path / fmt) == _hashes(tmp_path / "reference")
+    with open_source(tmp_path / fmt) as src:
+        back = src.load("left_regular_s0_w0", 0)
+    for got, want in zip(back.layers, generate_checkpoints(spec)[0].layers, strict=True):
+        assert got.shape == want.shape and (got != want).nnz == 0
+
+
+def test_cli_format_and_its_refusal(tmp_path: Path) -> None:
+    db = tmp_path / "f.lbdb"
+    res = runner.invoke(
+        app,
+        ["generate", "erdos_renyi", "--widths", "64,48,10", "--epsilon", "2", "--format",
+         "safetensors", "--out", str(tmp_path / "nets"), "--db", str(db)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "nets" / "erdos_renyi_s0_w0" / "epoch_000.safetensors").is_file()
+    assert "1 checkpoints stored" in res.stdout
+    bad = runner.invoke(
+        app, ["generate", "regular", "--degree", "3", "--format", "h5", "--out", str(tmp_path)]
+    )
+    assert bad.exit_code == 1 and "--format 'h5': use one of reference, npz" in bad.stderr

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, cast, get_args
 
 import typer
 
@@ -770,9 +770,16 @@ def generate_command(
         typer.Option(
             "--out",
             "-o",
-            help="Folder to write the checkpoints to (<run>/epoch_<EEE>/weight_l<K>.npz).",
+            help="Folder to write the checkpoints to (reference: <run>/epoch_<EEE>/weight_l<K>.npz; else <run>/epoch_<EEE>.<format>).",
         ),
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="reference (NNSTD layout, sparse), or one state-dict file per checkpoint: npz, safetensors, pt (dense weights with zeros, as PyTorch saves them).",
+        ),
+    ] = "reference",
     db: Annotated[
         str | None,
         typer.Option(
@@ -810,7 +817,7 @@ def generate_command(
     ] = None,
 ) -> None:
     """Generate networks from a topology construction, deterministic from a seed, as checkpoints."""
-    from topograph.pipeline.generate import GenerateSpec, generate
+    from topograph.pipeline.generate import FORMATS, Format, GenerateSpec, generate
 
     with _reported():
         if out is None and db is None:
@@ -819,12 +826,15 @@ def generate_command(
             construction, _widths(widths), degree=degree, density=density, epsilon=epsilon,
             dense_last=dense_last, runs=runs, epochs=epochs, zeta=zeta, seed=seed, prefix=prefix,
         )  # fmt: skip
+        if fmt not in FORMATS:
+            raise InputError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+        checked_fmt = cast("Format", fmt)
         if db is None:
             assert out is not None
-            written = generate(spec, out)
+            written = generate(spec, out, checked_fmt)
         else:
             with _connect(db) as session:
-                result = session.generate(spec, out)
+                result = session.generate(spec, out, checked_fmt)
                 written = result.written
                 stored = result.stored
                 typer.echo(

@@ -39,7 +39,7 @@ from topograph.stores import (
 if TYPE_CHECKING:  # imported only when used: start-up stays light
     from topograph.pipeline.accuracy_study import AccuracyGrid, AccuracyStudy
     from topograph.pipeline.figures import FigureOptions
-    from topograph.pipeline.generate import GenerateReport, GenerateSpec
+    from topograph.pipeline.generate import Format, GenerateReport, GenerateSpec
     from topograph.pipeline.report import ReportOptions, ReportResult
     from topograph.pipeline.tickets import TicketSummary
 
@@ -361,10 +361,13 @@ class Session:
         return dense_layers(self._reader())
 
     # -- generators, studies, report ----------------------------------------------
-    def generate(self, spec: GenerateSpec, out: str | Path | None = None) -> GenerateResult:
+    def generate(
+        self, spec: GenerateSpec, out: str | Path | None = None, fmt: Format = "reference"
+    ) -> GenerateResult:
         """Generate ``spec``'s networks, write them as checkpoints and ingest them here.
 
-        ``out``: the folder to keep the checkpoints in (reference layout);
+        ``out``: the folder to keep the checkpoints in, in format ``fmt``
+        (``reference`` layout, or ``npz``/``safetensors``/``pt`` state dicts);
         ``None`` writes them to a temporary folder removed after the ingest.
         """
         import shutil
@@ -375,7 +378,7 @@ class Session:
 
         folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="topograph-gen-"))
         try:
-            written = generate(spec, folder)
+            written = generate(spec, folder, fmt)
             stored = ingest(self._writer(), [folder])
         finally:
             if out is None:

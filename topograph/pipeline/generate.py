@@ -7,7 +7,11 @@ that the loaders read. :func:`generate_checkpoints` builds them from
 :func:`write_reference_layout` writes them in the NNSTD reference layout
 (``<run>/epoch_<EEE>/weight_l<K>.npz``: scipy sparse CSR ``(n_in + 1,
 n_out)``, last row the bias), with an optional ``testacc.txt`` per run, which
-is what the loaders on this branch read. :func:`generate` does both.
+which the loaders read; :func:`write_state_dicts` writes them instead as one
+state-dict file per checkpoint (``<run>/epoch_<EEE>.npz``, ``.safetensors``
+or ``.pt``: ``layers.<K>.weight`` dense ``(n_out, n_in)`` with zeros where no
+connection is, PyTorch's orientation, and ``layers.<K>.bias``), the way a
+PyTorch user saves a sparse network. :func:`generate` does both.
 
 Determinism: run ``i`` draws from its own Generator,
 ``SeedSequence(seed, spawn_key=(i,))``, so a run is the same whatever the
@@ -23,8 +27,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal, get_args
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from topograph.constructions import (
@@ -41,16 +47,25 @@ from topograph.errors import InputError
 from topograph.model import Checkpoint, CheckpointKey
 
 __all__ = [
+    "FORMATS",
     "GENERATORS",
     "GenerateReport",
     "GenerateSpec",
     "generate",
     "generate_checkpoints",
     "write_reference_layout",
+    "write_state_dicts",
 ]
 
 #: What ``topograph generate`` can build: every layer family, and the Figure-4 recipe.
 GENERATORS: tuple[str, ...] = (*CONSTRUCTIONS, "figure4")
+
+#: How checkpoints are written: the NNSTD reference layout, or a state-dict file per checkpoint.
+Format = Literal["reference", "npz", "safetensors", "pt"]
+FORMATS: tuple[str, ...] = get_args(Format)
+
+#: Largest dense tensor a state-dict format writes (the loaders refuse larger ones anyway).
+MAX_DENSE_BYTES = 1024**3
 
 
 @dataclass(frozen=True)
@@ -228,11 +243,83 @@ class GenerateReport:
     seconds: float = 0.0
 
 
-def generate(spec: GenerateSpec, out: Path) -> GenerateReport:
-    """Generate ``spec``'s checkpoints and write them under ``out`` in the reference layout."""
+def _state_dict(ck: Checkpoint) -> dict[str, npt.NDArray[np.float32]]:
+    """``layers.<K>.weight`` (n_out, n_in) dense with zeros, ``layers.<K>.bias`` (n_out,)."""
+    tensors: dict[str, npt.NDArray[np.float32]] = {}
+    for k, w in enumerate(ck.layers):
+        if ck.info[k].block != 1:
+            raise InputError(f"{ck.key}: layer {k} is a conv; generated networks are dense chains")
+        if w.shape[0] * w.shape[1] * 4 > MAX_DENSE_BYTES:
+            raise InputError(
+                f"{ck.key}: layer {k} ({w.shape[0]} x {w.shape[1]}) is over "
+                f"{MAX_DENSE_BYTES // 1024**3} GiB as a dense tensor; use --format reference"
+            )
+        bias = ck.biases[k]
+        tensors[f"layers.{k}.weight"] = np.ascontiguousarray(w.T.toarray(), dtype=np.float32)
+        tensors[f"layers.{k}.bias"] = (
+            np.zeros(w.shape[1], np.float32) if bias is None else bias.astype(np.float32)
+        )
+    return tensors
+
+
+def write_state_dicts(checkpoints: Sequence[Checkpoint], root: Path, fmt: Format) -> list[Path]:
+    """Write each checkpoint as one state-dict file ``root/<run>/epoch_<EEE>.<fmt>``.
+
+    ``fmt``: ``npz`` (``numpy.savez``), ``safetensors`` (metadata
+    ``{"format": "pt"}``) or ``pt`` (``torch.save`` of a dict of tensors; needs
+    torch). Weights are dense ``(n_out, n_in)`` float32 tensors with zeros
+    where no connection is (PyTorch's ``nn.Linear`` layout), so a file costs
+    ``4 n_in n_out`` bytes per layer whatever the density: O(n^2), unlike
+    the sparse reference layout. Read back, each gives the same Checkpoint
+    (content hash) as the reference layout. Returns the files written.
+    """
+    if fmt not in ("npz", "safetensors", "pt"):
+        raise InputError(f"unknown state-dict format {fmt!r}; known: npz, safetensors, pt")
+    torch: Any = None
+    if fmt == "pt":
+        try:
+            import torch
+        except ImportError:
+            raise InputError("--format pt needs torch: pip install 'topograph[torch]'") from None
+    root = Path(root)
+    written: list[Path] = []
+    try:
+        for ck in checkpoints:
+            if ck.epoch < 0:
+                raise InputError(f"{ck.key}: file names carry no negative epochs")
+            tensors = _state_dict(ck)
+            path = root / ck.run / f"epoch_{ck.epoch:03d}.{fmt}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if fmt == "npz":
+                with path.open("wb") as fh:
+                    np.savez(fh, **tensors)  # type: ignore[arg-type]  # numpy stubs: allow_pickle
+            elif fmt == "safetensors":
+                from safetensors.numpy import save_file
+
+                save_file(tensors, str(path), metadata={"format": "pt"})
+            else:
+                torch.save({k: torch.from_numpy(v) for k, v in tensors.items()}, path)
+            written.append(path)
+    except OSError as exc:
+        raise InputError(f"{root}: cannot write ({exc.strerror or exc})") from None
+    return written
+
+
+def generate(spec: GenerateSpec, out: Path, fmt: Format = "reference") -> GenerateReport:
+    """Generate ``spec``'s checkpoints and write them under ``out`` in format ``fmt``.
+
+    ``reference``: the NNSTD reference layout (sparse, the default);
+    ``npz``, ``safetensors``, ``pt``: one state-dict file per checkpoint
+    (see :func:`write_state_dicts`).
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     started = time.perf_counter()
     checkpoints = generate_checkpoints(spec)
-    write_reference_layout(checkpoints, Path(out))
+    if fmt == "reference":
+        write_reference_layout(checkpoints, Path(out))
+    else:
+        write_state_dicts(checkpoints, Path(out), fmt)
     return GenerateReport(
         root=Path(out),
         keys=[ck.key for ck in checkpoints],

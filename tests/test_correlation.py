@@ -57,3 +57,12 @@ def test_nan_pairs_are_left_out_and_constants_give_nan() -> None:
     flat = spearman([1.0, 1.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0])
     assert math.isnan(flat.rho) and math.isnan(flat.p_value) and flat.n == 4
     assert math.isnan(spearman([1.0, 2.0], [2.0, 1.0]).rho)
+
+
+def test_label_says_why_there_is_no_rho() -> None:
+    assert spearman([1, 2, 3, 4], [1, 3, 2, 4]).label() == "Spearman ρ = +0.80 (n = 4)"
+    assert (
+        spearman([1, 2, 3], [5, 5, 5]).label() == "Spearman ρ undefined: one side constant (n = 3)"
+    )
+    assert spearman([1, 2], [1, 2]).label() == "Spearman ρ undefined: fewer than 3 pairs (n = 2)"
+    assert "p = " in spearman([1, 2, 3, 4], [1, 3, 2, 4]).label(p_value=True)

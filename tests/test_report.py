@@ -28,7 +28,7 @@ from topograph.pipeline.queries import named_query
 from topograph.pipeline.report import SECTION_IDS, ReportOptions, ReportResult, write_report
 from topograph.stores import open_store
 
-from conftest import IN_CI, SHARED_TOPO, needs_shared
+from conftest import IN_CI, REPO, SHARED_TOPO, needs_shared
 
 runner = CliRunner()
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -134,6 +134,36 @@ def test_report_of_a_generated_archive(tmp_path: Path) -> None:
     assert "No pair of checkpoints at one epoch has a stored NNSTD and both accuracies" in text
     assert "layer 0" in text and "figure4_s0_w2" in text
     check_in_chromium(out, tmp_path, height=3000)
+
+
+def _have_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _have_torch(), reason="reading .pt files needs torch: the [torch] extra")
+def test_report_of_pytorch_runs(tmp_path: Path) -> None:
+    """Real ``.pt`` checkpoints (the set-mlp fixtures: a plain state dict, and RigL-style masks)."""
+    fixtures = REPO / "tests" / "data" / "checkpoints" / "set-mlp"
+    runs = tmp_path / "runs"
+    shutil.copytree(fixtures / "pt" / "run-0", runs / "plain")
+    shutil.copytree(fixtures / "pt-masks" / "run-0", runs / "masks")
+    out = tmp_path / "pt.html"
+    res = runner.invoke(
+        app, ["report", str(runs), "--out", str(out), "--workers", "1", "--no-progress"]
+    )
+    assert res.exit_code == 0, res.output
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".html"] == ["pt.html"]
+    text = out.read_text(encoding="utf-8")
+    _self_contained(text)
+    assert "2 runs, 8 complete checkpoints (8 with a test accuracy)" in text
+    assert "(through a temporary embedded store)" in text
+    assert text.count("<svg") == 4  # the two copies of one network: Figure 4 shows 0
+    check_in_chromium(out, tmp_path, height=4000)
 
 
 def test_report_refuses_what_it_cannot_do(tmp_path: Path) -> None:

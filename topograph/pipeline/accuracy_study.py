@@ -631,7 +631,7 @@ def plot_accuracy_study(
                 label=CONSTRUCTIONS[name].label if name in CONSTRUCTIONS else name,
             )  # fmt: skip
         s = spearman(data[metric], data["accuracy"])
-        ax.set_title(f"Spearman ρ = {s.rho:+.2f} (p = {s.p_value:.2g}, n = {s.n})", fontsize=9)
+        ax.set_title(s.label(p_value=True), fontsize=9)
         ax.set_xlabel(_AXES.get(metric, metric))
         ax.set_ylabel("test accuracy (fraction correct)")
         ax.grid(True, alpha=0.3)

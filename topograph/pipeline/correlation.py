@@ -52,6 +52,14 @@ class Spearman:
     p_value: float
     n: int
 
+    def label(self, p_value: bool = False) -> str:
+        """``Spearman ρ = +0.32 (n = 8)``, or why there is no ρ (a constant side, n < 3)."""
+        if math.isnan(self.rho):
+            why = "fewer than 3 pairs" if self.n < 3 else "one side constant"
+            return f"Spearman ρ undefined: {why} (n = {self.n})"
+        p = f"p = {self.p_value:.2g}, " if p_value else ""
+        return f"Spearman ρ = {self.rho:+.2f} ({p}n = {self.n})"
+
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> Spearman:
     """Spearman's rank correlation of ``x`` and ``y``, pairs with a NaN left out."""

@@ -371,7 +371,7 @@ def plot_spectral_accuracy(
                     edgecolors="black", linewidths=0.3,
                 )  # fmt: skip
             s = spearman([float(r[metric]) for r in mine], [float(r["accuracy"]) for r in mine])  # type: ignore[arg-type]
-            ax.set_title(f"layer {layer}: Spearman ρ = {s.rho:+.2f} (n = {s.n})", fontsize=9)
+            ax.set_title(f"layer {layer}: {s.label()}", fontsize=9)
             ax.set_xlabel(SPECTRAL_METRICS.get(metric, metric), fontsize=8)
             ax.set_ylabel("test accuracy (fraction correct)", fontsize=8)
             ax.grid(True, alpha=0.3)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+import math
 import re
 import shutil
 import tempfile
@@ -126,9 +127,13 @@ def _esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return "n/a" if math.isnan(value) else f"{value:.4g}"
     return _esc(value)
 
 
@@ -207,7 +212,7 @@ def _internal(page: _Page, name: str, why: str) -> str:
     return page.query_block(f"{name} ({why})", cypher.load(name))
 
 
-def _overview(store: GraphStore, page: _Page, checkpoints: pa.Table) -> str:
+def _overview(store: GraphStore, page: _Page, checkpoints: pa.Table, where: str) -> str:
     status = store.status()
     counts = "".join(f"<li><b>{_esc(k)}</b>: {n:,}</li>" for k, n in status.counts.items() if n)
     runs, block = _named(store, page, "runs")
@@ -222,7 +227,7 @@ def _overview(store: GraphStore, page: _Page, checkpoints: pa.Table) -> str:
     )  # fmt: skip
     with_acc = sum(r["accuracy"] is not None for r in ck_rows)
     return (
-        f"<p>Store <code>{_esc(store.describe())}</code>: {len(status.runs)} runs, "
+        f"<p><code>{_esc(where)}</code>: {_count(len(status.runs), 'run')}, "
         f"{len(ck_rows)} complete checkpoints ({with_acc} with a test accuracy).</p>"
         f"<ul class='counts'>{counts}</ul>"
         f"<h3>Runs</h3>{_table(runs.columns, runs.rows)}{block}"
@@ -512,9 +517,12 @@ def check_report_path(out: Path) -> Path:
 
 
 def write_report(
-    store: GraphStore, out: Path, options: ReportOptions | None = None
+    store: GraphStore, out: Path, options: ReportOptions | None = None, origin: str | None = None
 ) -> ReportResult:
     """Write the report of ``store`` to ``out`` (one self-contained HTML file).
+
+    ``origin``: what the page names as its data (default: the store); a
+    report of folders or archives names them, not its temporary store.
 
     A section whose results are missing shows a note saying what to run. A
     bad choice of options (an epoch with no across-run distances) is an
@@ -530,11 +538,12 @@ def write_report(
     distances = table_from_store(store, "distances")
     dense = dense_layers(store)
     runs = sorted({r["run"] for r in checkpoints.to_pylist()})
+    where = origin or store.describe()
     workdir = Path(tempfile.mkdtemp(prefix="topograph-report-"))
     try:
         figs = _Figures(options, workdir)
         bodies = {
-            "overview": _overview(store, page, checkpoints),
+            "overview": _overview(store, page, checkpoints, where),
             "figure4": _figure4(store, page, figs, distances, dense),
             "evolution": _guarded(
                 page, lambda: _evolution(store, page, figs, distances, checkpoints, dense)
@@ -555,8 +564,8 @@ def write_report(
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{_esc(options.title)}</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>{_esc(options.title)}</h1><p>{len(runs)} runs from "
-        f"<code>{_esc(store.describe())}</code>; topograph {__version__}, {stamp}.</p></header>"
+        f"<header><h1>{_esc(options.title)}</h1><p>{_count(len(runs), 'run')} from "
+        f"<code>{_esc(where)}</code>; topograph {__version__}, {stamp}.</p></header>"
         f"<nav>{nav}</nav><main>{sections}</main></body></html>\n"
     )
     tmp = out.with_name(f".{out.name}.partial")
@@ -595,7 +604,9 @@ def report_sources(
         with open_store(uri) as store:
             ingest(store, list(sources), progress=progress)
             analyze(store, uri, default_plan(store), workers=workers, progress=progress)
-            result = write_report(store, out, options)
+            names = ", ".join(str(s) for s in sources)
+            origin = f"{names} (through a temporary embedded store)"
+            result = write_report(store, out, options, origin=origin)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     result.notes.insert(0, f"reported {len(sources)} source(s) through a temporary embedded store")

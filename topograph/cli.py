@@ -985,7 +985,16 @@ def study_accuracy_command(
         typer.echo("Spearman rank correlation of test accuracy with:")
         _print_rows(
             study.correlations.column_names,
-            [tuple(r.values()) for r in study.correlations.to_pylist()],
+            [
+                (
+                    r["scope"],
+                    r["metric"],
+                    r["n"],
+                    _fixed(r["rho"], "+.3f"),
+                    _fixed(r["p_value"], ".2g"),
+                )
+                for r in study.correlations.to_pylist()
+            ],
             QueryFormat.table,
         )
         if out is not None:
@@ -996,6 +1005,11 @@ def study_accuracy_command(
             typer.echo(f"wrote {correlations}")
         if plot is not None:
             typer.echo(f"wrote {plot_accuracy_study(study.table, plot, options=fig)}")
+
+
+def _fixed(value: float, spec: str) -> str:
+    """A rounded number for a printed table; NaN (rho undefined: a constant side) as n/a."""
+    return "n/a" if value != value else format(value, spec)
 
 
 def _print_accuracy_means(table: Any) -> None:

@@ -181,8 +181,7 @@ def _sources(pattern: str | None, mapping: Path | None) -> Any:
 
 
 def _connect(db: str | None, read_only: bool = False) -> Any:
-    from topograph.session import connect
-    from topograph.stores import has_password
+    from topograph.session import connect, has_password
 
     if db is not None and has_password(db):
         # Every user of the machine sees a command line (ps, /proc): say so.

@@ -32,6 +32,7 @@ from topograph.stores import (
     GraphStore,
     QueryResult,
     StoreStatus,
+    has_password,
     open_store,
     resolve_uri,
 )
@@ -43,7 +44,7 @@ if TYPE_CHECKING:  # imported only when used: start-up stays light
     from topograph.pipeline.report import ReportOptions, ReportResult
     from topograph.pipeline.tickets import TicketSummary
 
-__all__ = ["ExportReport", "GenerateResult", "Session", "connect"]
+__all__ = ["ExportReport", "GenerateResult", "Session", "connect", "has_password"]
 
 
 @dataclass(frozen=True)

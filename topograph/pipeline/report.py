@@ -41,7 +41,6 @@ from typing import Any, Literal
 import pyarrow as pa
 
 import topograph.cypher as cypher
-from topograph import __version__
 from topograph.errors import InputError, TopographError
 from topograph.pipeline.analyze import analyze, default_plan
 from topograph.pipeline.figures import DEFAULT_OPTIONS, FigureOptions, layer_title
@@ -125,6 +124,16 @@ class ReportResult:
 
 def _esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
+
+
+def _version() -> str:
+    """The installed topograph's version (the pipeline does not import the package's front)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("topograph")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _count(n: int, noun: str) -> str:
@@ -565,7 +574,7 @@ def write_report(
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{_esc(options.title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{_esc(options.title)}</h1><p>{_count(len(runs), 'run')} from "
-        f"<code>{_esc(where)}</code>; topograph {__version__}, {stamp}.</p></header>"
+        f"<code>{_esc(where)}</code>; topograph {_version()}, {stamp}.</p></header>"
         f"<nav>{nav}</nav><main>{sections}</main></body></html>\n"
     )
     tmp = out.with_name(f".{out.name}.partial")

@@ -60,6 +60,7 @@ def _check(store: GraphStore, uri: str, source: Path, epochs: tuple[int, ...]) -
     return cells
 
 
+@pytest.mark.slow
 def test_figure4_cells_equal_the_published_loop(
     store: GraphStore, store_uri: str, sample_dir: Path
 ) -> None:

@@ -115,6 +115,7 @@ def test_bad_specs_are_one_line_errors(kwargs: dict, message: str) -> None:
         GenerateSpec(**kwargs)
 
 
+@pytest.mark.slow
 def test_cli_writes_files_and_ingests_them(tmp_path: Path) -> None:
     db = tmp_path / "g.lbdb"
     res = runner.invoke(

@@ -210,6 +210,7 @@ def test_options_reach_the_workers(store: GraphStore, store_uri: str, sample_dir
     assert methods == {"sparse"}
 
 
+@pytest.mark.slow
 def test_matches_across_completes_pairs_that_only_had_distances(
     sample_dir: Path, tmp_path: Path
 ) -> None:

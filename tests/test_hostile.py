@@ -128,7 +128,16 @@ def _run(argv: list[str], env: dict[str, str], child: bool) -> tuple[int, str, s
     return result.exit_code, result.stdout, result.stderr, crash
 
 
-@pytest.mark.parametrize(("case", "store"), CASES, ids=[f"{c['id']}[{s}]" for c, s in CASES])
+@pytest.mark.parametrize(
+    ("case", "store"),
+    [
+        # a case run in a child process costs a start-up of topograph (5-9 s measured): slow tier
+        pytest.param(
+            c, s, id=f"{c['id']}[{s}]", marks=[pytest.mark.slow] if c.get("subprocess") else []
+        )
+        for c, s in CASES
+    ],
+)
 def test_hostile_case(
     case: dict[str, Any],
     store: str,

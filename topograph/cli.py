@@ -21,7 +21,7 @@ from typing import Annotated, Any, get_args
 import typer
 
 from topograph import __version__
-from topograph.errors import InputError, TopographError
+from topograph.errors import InputError, TopographError, one_line
 from topograph.types import Method
 
 app = typer.Typer(
@@ -82,6 +82,13 @@ Workers = Annotated[int | None, typer.Option(help="Worker processes (default: ev
 Progress = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
 PatternOpt = Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)]
 MappingOpt = Annotated[Path | None, typer.Option("--mapping", help=MAPPING_HELP)]
+FollowLinksOpt = Annotated[
+    bool,
+    typer.Option(
+        "--follow-links",
+        help="Read through symbolic links inside a source folder (default: refuse them).",
+    ),
+]
 Figure = Annotated[Path, typer.Option("--out", "-o", help="Image to write (.png/.pdf/.svg).")]
 
 
@@ -123,7 +130,7 @@ def _reported() -> Iterator[None]:
     except TopographError as exc:
         if _STATE["debug"]:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
         raise typer.Exit(1) from None
     except BrokenPipeError:
         # `topograph query ... | head -1`: the reader has what it wanted.
@@ -142,11 +149,11 @@ def _options(align: str, method: str | None) -> dict[str, str]:
     return {"method": method}
 
 
-def _sources(pattern: str | None, mapping: Path | None) -> Any:
-    """The --pattern and --mapping options as one SourceOptions."""
+def _sources(pattern: str | None, mapping: Path | None, follow_links: bool) -> Any:
+    """The --pattern, --mapping and --follow-links options as one SourceOptions."""
     from topograph import SourceOptions
 
-    return SourceOptions(pattern, mapping)
+    return SourceOptions(pattern, mapping, follow_links)
 
 
 def _connect(db: str | None, read_only: bool = False) -> Any:
@@ -187,6 +194,7 @@ def nnstd_command(
     ] = OutputFormat.table,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """NNSTD (or, with --align none, the mask distance) between two checkpoints: per layer (0 = same topology, 1 = disjoint) and the mean."""
     from topograph.pipeline.compare import compare_files
@@ -195,7 +203,7 @@ def nnstd_command(
         cmp = compare_files(
             a, b, run_a, epoch_a if epoch_a is not None else epoch,
             run_b, epoch_b if epoch_b is not None else epoch, align=align,
-            source_options=_sources(pattern, mapping), **_options(align, method),
+            source_options=_sources(pattern, mapping, follow_links), **_options(align, method),
         )  # fmt: skip
         p, result = cmp.pair, cmp.pair.result
         hamming = getattr(result, "hamming", None)
@@ -265,6 +273,7 @@ def matrix_command(
     progress: Progress = True,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Pairwise NNSTD table: across runs at given epochs, or along one run."""
     from topograph.pipeline.compare import distance_matrix
@@ -278,7 +287,7 @@ def matrix_command(
             check_figure_path(plot)
         m = distance_matrix(
             source, epochs=epoch, run=run, consecutive=consecutive, layer=layer, align=align,
-            workers=workers, progress=progress, source_options=_sources(pattern, mapping),
+            workers=workers, progress=progress, source_options=_sources(pattern, mapping, follow_links),
             **_options(align, method),
         )  # fmt: skip
         if out is not None:
@@ -321,6 +330,7 @@ def inspect_command(
     epoch: Annotated[int | None, typer.Option(help="Only this epoch.")] = None,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
     output: Annotated[
         OutputFormat, typer.Option("--format", help="table, or one JSON object per checkpoint.")
     ] = OutputFormat.table,
@@ -330,7 +340,14 @@ def inspect_command(
 
     with _reported():
         for path in paths:
-            for found in inspect(path, run=run, epoch=epoch, pattern=pattern, mapping=mapping):
+            for found in inspect(
+                path,
+                run=run,
+                epoch=epoch,
+                pattern=pattern,
+                mapping=mapping,
+                follow_links=follow_links,
+            ):
                 if output is OutputFormat.json:
                     typer.echo(json.dumps(found.to_dict()))
                 else:
@@ -358,6 +375,7 @@ def ingest_command(
     progress: Progress = True,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Store checkpoints as graphs: neurons are nodes, non-zero weights CONNECTS edges.
 
@@ -367,7 +385,7 @@ def ingest_command(
     with _reported(), _connect(db) as session:
         report = session.ingest(
             *paths, run=run, keep_going=keep_going, batch_edges=batch_edges, progress=progress,
-            pattern=pattern, mapping=mapping,
+            pattern=pattern, mapping=mapping, follow_links=follow_links,
         )  # fmt: skip
         for ident, message in report.failed:
             typer.echo(f"skipped bad checkpoint {ident}: {message}", err=True)

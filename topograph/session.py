@@ -129,6 +129,7 @@ class Session:
         progress: bool = False,
         pattern: str | None = None,
         mapping: str | Path | None = None,
+        follow_links: bool = False,
     ) -> IngestReport:
         """Store every checkpoint found under ``paths`` (files, folders, archives).
 
@@ -137,7 +138,8 @@ class Session:
         (listed in the report) instead of stopping at the first. ``pattern``:
         a regex with named groups ``run``/``epoch`` over each file's path
         relative to its source; ``mapping``: a TOML file naming the layers
-        (see the README's "Input formats").
+        (see the README's "Input formats"); ``follow_links``: read through
+        symbolic links inside a source folder (refused otherwise).
         """
         from topograph.loaders import SourceOptions
         from topograph.pipeline.ingest import ingest
@@ -147,7 +149,7 @@ class Session:
         return ingest(
             self._writer(), paths, run=run, keep_going=keep_going,
             progress=progress, batch_edges=batch_edges,
-            source_options=SourceOptions(pattern, mapping),
+            source_options=SourceOptions(pattern, mapping, follow_links),
         )  # fmt: skip
 
     def analyze(

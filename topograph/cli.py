@@ -75,7 +75,7 @@ MAPPING_HELP = (
 
 Db = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
 MethodOpt = Annotated[
-    str | None, typer.Option("--method", help=METHOD_HELP + " Default: reference.")
+    str | None, typer.Option("--method", help=METHOD_HELP + " Default: auto.")
 ]
 AlignOpt = Annotated[str, typer.Option("--align", help=ALIGN_HELP)]
 Workers = Annotated[int | None, typer.Option(help="Worker processes (default: every core).")]

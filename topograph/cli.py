@@ -10,6 +10,7 @@ the traceback instead.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -74,9 +75,7 @@ MAPPING_HELP = (
 )
 
 Db = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
-MethodOpt = Annotated[
-    str | None, typer.Option("--method", help=METHOD_HELP + " Default: auto.")
-]
+MethodOpt = Annotated[str | None, typer.Option("--method", help=METHOD_HELP + " Default: auto.")]
 AlignOpt = Annotated[str, typer.Option("--align", help=ALIGN_HELP)]
 Workers = Annotated[int | None, typer.Option(help="Worker processes (default: every core).")]
 Progress = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
@@ -120,6 +119,12 @@ def _root(
     ] = False,
 ) -> None:
     _STATE["debug"] = debug
+    if not debug:
+        # The Neo4j driver logs each retry and each server notification as a
+        # warning; the command's own outcome is the one line users get (with
+        # --debug, the driver's log shows as before).
+        logging.getLogger("neo4j").addHandler(logging.NullHandler())
+        logging.getLogger("neo4j").propagate = False
 
 
 @contextmanager

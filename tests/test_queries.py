@@ -114,6 +114,7 @@ def test_huge_integers_are_refused_before_the_driver(tmp_path: Path) -> None:
         named_query("run_similarity").bind({"epoch": 2**70})
 
 
+@pytest.mark.slow
 def test_json_to_a_closed_pipe_exits_0(tmp_path: Path, sample_dir: Path) -> None:
     db = str(tmp_path / "g.lbdb")
     subprocess.run(

@@ -49,6 +49,7 @@ with open_source(str(TOPO)) as _src:
     RUNS = _src.runs()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", RUNS)
 def test_every_layer_matches_dense_linalg(run: str) -> None:
     """Every layer of every checkpoint of the run: sparse solvers vs dense numpy, 1e-9 relative."""

@@ -51,6 +51,7 @@ def test_every_query_declares_its_parameters() -> None:
         assert set(re.findall(r"\$(\w+)", body)) == used, q.name
 
 
+@pytest.mark.slow
 def test_checks_run_on_both_stores(store: GraphStore, store_uri: str, sample_dir: Path) -> None:
     ingest(store, [str(sample_dir / "e5_s0_w9")])
     store.close()  # the command line opens its own connection

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# neo4j-local.sh — run a local Neo4j Community server (embedded DBMS + Bolt) without Docker.
+# neo4j-local.sh — run a local Neo4j Community server (embedded DBMS + Bolt + HTTP) without Docker.
 #
-#   neo4j-local.sh start [--port N]   fetch jars (first time only), start in background, wait for Bolt
-#   neo4j-local.sh stop               SIGTERM, wait for a clean shutdown, remove the PID file
-#   neo4j-local.sh status             exit 0 if running, 3 if not
+#   neo4j-local.sh start [--port N] [--http-port N|off]
+#                         fetch jars (first time only), start in background, wait for Bolt and HTTP;
+#                         HTTP serves the discovery document at /, the HTTP API and Neo4j Browser
+#                         at /browser/ (see README.md beside this script)
+#   neo4j-local.sh stop   SIGTERM, wait for a clean shutdown, remove the PID file
+#   neo4j-local.sh status exit 0 if running, 3 if not
 #
 # Environment:
 #   TOPOGRAPH_CACHE      cache root (default $HOME/.cache/topograph); jars go to
@@ -11,6 +14,18 @@
 #   NEO4J_DATA_DIR       database home (data/, logs/, PID and log file);
 #                        default $TOPOGRAPH_CACHE/neo4j-<version>/data
 #   NEO4J_BOLT_PORT      default Bolt port when --port is not given (default 7687)
+#   NEO4J_HTTP_PORT      default HTTP port when --http-port is not given (default 7474; off: none)
+#   NEO4J_BROWSER        on (default): serve Neo4j Browser at /browser/ (its jar is fetched once);
+#                        off: the HTTP API only
+#   NEO4J_TX_LOG_RETENTION   db.tx_log.rotation.retention_policy (default "2 files"): transaction
+#                        logs kept beyond what recovery needs; Neo4j's own default, "2 days", kept
+#                        12 GB of logs beside an 853 MB store after an hour of ingests
+#   NEO4J_TX_LOG_ROTATION_SIZE  db.tx_log.rotation.size (default 64M; Neo4j's: 256M)
+#   NEO4J_CHECKPOINT_INTERVAL   db.checkpoint.interval.time (default 1m; Neo4j's: 15m): logs are
+#                        pruned only at a checkpoint, and Community checkpoints by time (or every
+#                        100,000 transactions), never by log volume
+#   NEO4J_TX_LOG_PREALLOCATE    db.tx_log.preallocate (default true): preallocate each log file
+#                        (one rotation size); false for throw-away data dirs
 #   NEO4J_PASSWORD       if set: auth enabled, initial password of user 'neo4j' (min. 8 chars);
 #                        applied on the first start with a password for that data dir only
 #   NEO4J_HEAP           JVM heap (-Xms/-Xmx), default 1g
@@ -18,14 +33,18 @@
 #   NEO4J_START_TIMEOUT  seconds to wait for Bolt (default 120)
 #   NEO4J_STOP_TIMEOUT   seconds to wait for a clean shutdown (default 60)
 #   NEO4J_CONF_FILE      extra Neo4j settings, neo4j.conf format (default: $NEO4J_DATA_DIR/neo4j.conf
-#                        if present), e.g. db.tx_log.preallocate=false to avoid 2x256 MiB of
-#                        preallocated transaction log per data dir
+#                        if present); they win over the generated $NEO4J_DATA_DIR/neo4j-local.conf
+#                        (written on every start from the variables above)
 #   NEO4J_JAVA_OPTS      extra JVM options
 #   NEO4J_MVN_ARGS       extra mvn options for the one-time fetch (e.g. -o, -Dmaven.repo.local=DIR)
 # Requires Java 17 or 21 and, for the first start only, Maven.
 set -euo pipefail
 
 NEO4J_VERSION="5.26.30"   # pinned; must match compose.yml
+# Neo4j Browser: Maven Central has no org.neo4j.client:neo4j-browser for 5.26.x (its newest is
+# 5.24.0, September 2024; the 5.26 distributions bundle a newer Browser that is not published
+# there). 5.24.0 is the Browser closest to this server that Maven serves; it talks Bolt 5 to it.
+BROWSER_VERSION="5.24.0"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE_ROOT="${TOPOGRAPH_CACHE:-$HOME/.cache/topograph}"
@@ -34,18 +53,22 @@ LIB_DIR="$DIST_DIR/lib"
 DATA_DIR="${NEO4J_DATA_DIR:-$DIST_DIR/data}"
 PID_FILE="$DATA_DIR/neo4j-local.pid"
 PORT_FILE="$DATA_DIR/neo4j-local.port"
+HTTP_PORT_FILE="$DATA_DIR/neo4j-local.http-port"
+GEN_CONF="$DATA_DIR/neo4j-local.conf"
+BROWSER_DIR="$CACHE_ROOT/neo4j-browser-$BROWSER_VERSION"
 LOG_FILE="$DATA_DIR/neo4j-local.log"
 HOST="127.0.0.1"
 HEAP="${NEO4J_HEAP:-1g}"
 START_TIMEOUT="${NEO4J_START_TIMEOUT:-120}"
 STOP_TIMEOUT="${NEO4J_STOP_TIMEOUT:-60}"
 if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA="java"; fi
+if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/javac" ]]; then JAVAC="$JAVA_HOME/bin/javac"; else JAVAC="javac"; fi
 
 die() { echo "neo4j-local: error: $*" >&2; exit 1; }
 say() { echo "neo4j-local: $*"; }
 
 usage() {
-    echo "usage: $(basename "$0") start [--port N] | stop | status" >&2
+    echo "usage: $(basename "$0") start [--port N] [--http-port N|off] | stop | status" >&2
     exit 2
 }
 
@@ -60,6 +83,18 @@ running_pid() {
         return 0   # PID reused by another program
     fi
     echo "$pid"
+}
+
+valid_port() { [[ "$1" =~ ^[0-9]+$ && "$1" -ge 1 && "$1" -le 65535 ]]; }
+
+http_ready() {  # the discovery document at / names the Bolt address
+    local resp
+    resp="$(
+        exec 3<>"/dev/tcp/$HOST/$1" || exit 1
+        printf 'GET / HTTP/1.0\r\nHost: %s:%s\r\nAccept: application/json\r\n\r\n' "$HOST" "$1" >&3
+        timeout 3 cat <&3
+    )" 2>/dev/null || return 1
+    [[ "$resp" == *'"bolt_direct"'* ]]
 }
 
 port_open() {   # plain TCP connect
@@ -109,16 +144,103 @@ fetch_lib() {
     exec 9>&- 2>/dev/null || true   # release the lock; the server must not inherit it
 }
 
+# How to run Launcher.java (sets LAUNCHER_CP, LAUNCHER_MAIN): compiled once into the cache (per content of the source) when a JDK
+# is there, which saves ~10 s of every start on a busy 2-core machine; else as a source program.
+launcher_main() {
+    local sum dir tmp
+    sum="$(cksum <"$SCRIPT_DIR/Launcher.java" | cut -d' ' -f1)"
+    dir="$DIST_DIR/launcher-$sum"
+    if [[ ! -f "$dir/Launcher.class" ]] && command -v "$JAVAC" >/dev/null 2>&1; then
+        tmp="$dir.tmp.$$"
+        rm -rf "$tmp"
+        if "$JAVAC" -nowarn --release 17 -cp "$LIB_DIR/*" -d "$tmp" "$SCRIPT_DIR/Launcher.java" >/dev/null 2>&1; then
+            rm -rf "$dir"; mv "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
+        else
+            rm -rf "$tmp"
+        fi
+    fi
+    if [[ -f "$dir/Launcher.class" ]]; then
+        LAUNCHER_CP=":$dir"; LAUNCHER_MAIN="Launcher"
+    else
+        LAUNCHER_CP=""; LAUNCHER_MAIN="$SCRIPT_DIR/Launcher.java"
+    fi
+}
+
+# Artifacts into DIR (with a .complete marker) by mvn; returns 1 instead of dying.
+fetch_artifact() {
+    local dir="$1"; shift
+    [[ -f "$dir/.complete" ]] && return 0
+    command -v mvn >/dev/null 2>&1 || return 1
+    mkdir -p "$(dirname "$dir")"
+    local tmp="$dir.tmp.$$" a
+    rm -rf "$tmp"; mkdir -p "$tmp"
+    for a in "$@"; do
+        # shellcheck disable=SC2086
+        if ! mvn -B -q -f "$SCRIPT_DIR/pom.xml" ${NEO4J_MVN_ARGS:-} -Dartifact="$a" \
+                -DoutputDirectory="$tmp" dependency:copy >>"$dir.mvn.log" 2>&1; then
+            rm -rf "$tmp"
+            return 1
+        fi
+    done
+    touch "$tmp/.complete"
+    rm -rf "$dir"
+    mv "$tmp" "$dir"
+}
+
+fetch_browser() {   # class path entry for Neo4j Browser, or nothing
+    [[ "${NEO4J_BROWSER:-on}" == "off" ]] && return 0
+    if [[ ! -f "$BROWSER_DIR/.complete" ]]; then
+        say "fetching Neo4j Browser $BROWSER_VERSION with mvn into $BROWSER_DIR (one time)" >&2
+        if ! fetch_artifact "$BROWSER_DIR" "org.neo4j.client:neo4j-browser:$BROWSER_VERSION"; then
+            say "warning: could not fetch Neo4j Browser (see $BROWSER_DIR.mvn.log); serving the HTTP API only" >&2
+            return 0
+        fi
+    fi
+    echo ":$BROWSER_DIR/*"
+}
+
+# The config this script owns, written on every start. $NEO4J_CONF_FILE (or the
+# data dir's neo4j.conf) is loaded after it and wins.
+write_conf() {
+    mkdir -p "$DATA_DIR"
+    local retention="${NEO4J_TX_LOG_RETENTION:-2 files}"
+    local rotation="${NEO4J_TX_LOG_ROTATION_SIZE:-64M}"
+    local prealloc="${NEO4J_TX_LOG_PREALLOCATE:-true}"
+    local interval="${NEO4J_CHECKPOINT_INTERVAL:-1m}"
+    [[ "$prealloc" == "true" || "$prealloc" == "false" ]] || die "NEO4J_TX_LOG_PREALLOCATE must be true or false"
+    cat >"$GEN_CONF.tmp" <<CONF_EOF
+# Written by neo4j-local.sh on every start: do not edit (edit neo4j.conf beside it,
+# or the file named by NEO4J_CONF_FILE; its settings win).
+#
+# Transaction logs: a development server needs none for backups. At each checkpoint Neo4j
+# prunes the log files beyond those the retention policy names, but always keeps what recovery
+# needs (everything since the last checkpoint). Neo4j's own defaults (keep "2 days", checkpoint
+# every 15m; Community does not checkpoint by log volume) kept 12 GB of logs beside an 853 MB
+# store after one hour of ingests. Here: the 2 newest 64 MiB files beyond the last checkpoint,
+# and a checkpoint (a page cache flush) at most every minute.
+db.tx_log.rotation.retention_policy=$retention
+db.tx_log.rotation.size=$rotation
+db.tx_log.preallocate=$prealloc
+db.checkpoint.interval.time=$interval
+CONF_EOF
+    mv "$GEN_CONF.tmp" "$GEN_CONF"
+}
+
 cmd_start() {
     local port="${NEO4J_BOLT_PORT:-7687}"
+    local http_port="${NEO4J_HTTP_PORT:-7474}"
     while [[ $# -gt 0 ]]; do
         case "$1" in
             --port) [[ $# -ge 2 ]] || usage; port="$2"; shift 2 ;;
             --port=*) port="${1#--port=}"; shift ;;
+            --http-port) [[ $# -ge 2 ]] || usage; http_port="$2"; shift 2 ;;
+            --http-port=*) http_port="${1#--http-port=}"; shift ;;
             *) usage ;;
         esac
     done
-    [[ "$port" =~ ^[0-9]+$ && "$port" -ge 1 && "$port" -le 65535 ]] || die "invalid port: $port"
+    valid_port "$port" || die "invalid port: $port"
+    [[ "$http_port" == "off" ]] || valid_port "$http_port" || die "invalid HTTP port: $http_port"
+    [[ "$http_port" != "$port" ]] || die "Bolt and HTTP need different ports ($port)"
 
     local pid
     pid="$(running_pid)"
@@ -126,15 +248,21 @@ cmd_start() {
         say "already running (pid $pid, bolt://$HOST:$(cat "$PORT_FILE" 2>/dev/null || echo '?'), data $DATA_DIR)"
         exit 0
     fi
-    rm -f "$PID_FILE" "$PORT_FILE"
+    rm -f "$PID_FILE" "$PORT_FILE" "$HTTP_PORT_FILE"
 
     check_java
     fetch_lib
     port_open "$port" && die "port $port on $HOST is already in use"
-
-    mkdir -p "$DATA_DIR"
+    local cp="$LIB_DIR/*" http_args=()
+    if [[ "$http_port" != "off" ]]; then
+        port_open "$http_port" && die "HTTP port $http_port on $HOST is already in use (--http-port N, or off)"
+        cp+="$(fetch_browser)"
+        http_args=(--http-port "$http_port")
+    fi
+    write_conf
+    launcher_main
     local offset
-    echo "=== $(date '+%Y-%m-%d %H:%M:%S') start neo4j $NEO4J_VERSION on $HOST:$port" >>"$LOG_FILE"
+    echo "=== $(date '+%Y-%m-%d %H:%M:%S') start neo4j $NEO4J_VERSION on $HOST:$port (http: $http_port)" >>"$LOG_FILE"
     offset=$(( $(wc -c <"$LOG_FILE") + 1 ))
 
     # shellcheck disable=SC2086
@@ -147,30 +275,38 @@ cmd_start() {
         -Djdk.nio.maxCachedBufferSize=1024 -Dio.netty.tryReflectionSetAccessible=true \
         -Dlog4j2.disable.jmx=true -Dfile.encoding=UTF-8 \
         ${NEO4J_JAVA_OPTS:-} \
-        -cp "$LIB_DIR/*" "$SCRIPT_DIR/Launcher.java" --home "$DATA_DIR" --port "$port" --address "$HOST" \
+        -cp "$cp$LAUNCHER_CP" "$LAUNCHER_MAIN" --home "$DATA_DIR" --port "$port" --address "$HOST" \
+        "${http_args[@]}" --conf "$GEN_CONF" \
         </dev/null >>"$LOG_FILE" 2>&1 &
     pid=$!
     echo "$pid" >"$PID_FILE"
     echo "$port" >"$PORT_FILE"
+    [[ "$http_port" == "off" ]] || echo "$http_port" >"$HTTP_PORT_FILE"
 
     local deadline=$(( SECONDS + START_TIMEOUT ))
     while :; do
         if ! kill -0 "$pid" 2>/dev/null; then
-            rm -f "$PID_FILE" "$PORT_FILE"
+            rm -f "$PID_FILE" "$PORT_FILE" "$HTTP_PORT_FILE"
             local why
             why="$(tail -c +"$offset" "$LOG_FILE" | grep -m1 -E 'ERROR|Exception' | cut -c1-200 || true)"
             die "server exited during startup${why:+: $why} (log: $LOG_FILE)"
         fi
-        if tail -c +"$offset" "$LOG_FILE" | grep -q '^\[neo4j-local\] READY' && bolt_ready "$port"; then
-            say "started (pid $pid, bolt://$HOST:$port, auth $([[ -n "${NEO4J_PASSWORD:-}" ]] && echo on || echo off), data $DATA_DIR, log $LOG_FILE)"
+        if tail -c +"$offset" "$LOG_FILE" | grep -q '^\[neo4j-local\] READY' && bolt_ready "$port" \
+                && { [[ "$http_port" == "off" ]] || http_ready "$http_port"; }; then
+            local web=""
+            if [[ "$http_port" != "off" ]]; then
+                if [[ "$cp" == *neo4j-browser* ]]; then web=", browser http://$HOST:$http_port/browser/"
+                else web=", http://$HOST:$http_port (no Browser)"; fi
+            fi
+            say "started (pid $pid, bolt://$HOST:$port$web, auth $([[ -n "${NEO4J_PASSWORD:-}" ]] && echo on || echo off), data $DATA_DIR, log $LOG_FILE)"
             exit 0
         fi
         if (( SECONDS >= deadline )); then
             kill -TERM "$pid" 2>/dev/null || true
             for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
             kill -KILL "$pid" 2>/dev/null || true
-            rm -f "$PID_FILE" "$PORT_FILE"
-            die "Bolt did not come up on $HOST:$port within ${START_TIMEOUT}s (log: $LOG_FILE)"
+            rm -f "$PID_FILE" "$PORT_FILE" "$HTTP_PORT_FILE"
+            die "Bolt/HTTP did not come up on $HOST:$port/$http_port within ${START_TIMEOUT}s (log: $LOG_FILE)"
         fi
         sleep 0.5
     done
@@ -180,7 +316,7 @@ cmd_stop() {
     local pid
     pid="$(running_pid)"
     if [[ -z "$pid" ]]; then
-        rm -f "$PID_FILE" "$PORT_FILE"
+        rm -f "$PID_FILE" "$PORT_FILE" "$HTTP_PORT_FILE"
         say "not running"
         exit 0
     fi
@@ -189,12 +325,12 @@ cmd_stop() {
     while kill -0 "$pid" 2>/dev/null; do
         if (( SECONDS >= deadline )); then
             kill -KILL "$pid" 2>/dev/null || true
-            rm -f "$PID_FILE" "$PORT_FILE"
+            rm -f "$PID_FILE" "$PORT_FILE" "$HTTP_PORT_FILE"
             die "pid $pid did not stop within ${STOP_TIMEOUT}s; killed (store will recover on next start)"
         fi
         sleep 0.3
     done
-    rm -f "$PID_FILE" "$PORT_FILE"
+    rm -f "$PID_FILE" "$PORT_FILE" "$HTTP_PORT_FILE"
     say "stopped (pid $pid)"
 }
 
@@ -206,8 +342,10 @@ cmd_status() {
         exit 3
     fi
     port="$(cat "$PORT_FILE" 2>/dev/null || echo 7687)"
+    local http=""
+    [[ -f "$HTTP_PORT_FILE" ]] && http=", http://$HOST:$(cat "$HTTP_PORT_FILE")"
     if bolt_ready "$port"; then
-        say "running (pid $pid, bolt://$HOST:$port, data $DATA_DIR)"
+        say "running (pid $pid, bolt://$HOST:$port$http, data $DATA_DIR)"
     else
         say "process $pid alive but Bolt on $HOST:$port not answering (log: $LOG_FILE)"
         exit 1

@@ -7,6 +7,14 @@
 #                         at /browser/ (see README.md beside this script)
 #   neo4j-local.sh stop   SIGTERM, wait for a clean shutdown, remove the PID file
 #   neo4j-local.sh status exit 0 if running, 3 if not
+#   neo4j-local.sh import [--database NAME] [--overwrite] IMPORTER-OPTIONS...
+#                         Neo4j's offline importer (neo4j-admin database import full) into this
+#                         data dir's database NAME (default: neo4j, the one user database of
+#                         Community); the server must be stopped. --overwrite replaces an existing
+#                         database. IMPORTER-OPTIONS: --nodes=Label=FILES, --relationships=TYPE=FILES,
+#                         --input-type=parquet, --max-off-heap-memory=2G, ... (see import --help)
+#   neo4j-local.sh admin ARGS...
+#                         any neo4j-admin command on this data dir, e.g. `admin database info`
 #
 # Environment:
 #   TOPOGRAPH_CACHE      cache root (default $HOME/.cache/topograph); jars go to
@@ -34,8 +42,10 @@
 #   NEO4J_STOP_TIMEOUT   seconds to wait for a clean shutdown (default 60)
 #   NEO4J_CONF_FILE      extra Neo4j settings, neo4j.conf format (default: $NEO4J_DATA_DIR/neo4j.conf
 #                        if present); they win over the generated $NEO4J_DATA_DIR/neo4j-local.conf
-#                        (written on every start from the variables above)
+#                        (written on every start and import from the variables above)
 #   NEO4J_JAVA_OPTS      extra JVM options
+#   NEO4J_ADMIN_HEAP     JVM heap of import/admin (default 1g; the importer works off-heap, see
+#                        its --max-off-heap-memory, default 90% of free memory)
 #   NEO4J_MVN_ARGS       extra mvn options for the one-time fetch (e.g. -o, -Dmaven.repo.local=DIR)
 # Requires Java 17 or 21 and, for the first start only, Maven.
 set -euo pipefail
@@ -45,6 +55,10 @@ NEO4J_VERSION="5.26.30"   # pinned; must match compose.yml
 # 5.24.0, September 2024; the 5.26 distributions bundle a newer Browser that is not published
 # there). 5.24.0 is the Browser closest to this server that Maven serves; it talks Bolt 5 to it.
 BROWSER_VERSION="5.24.0"
+# The importer's Parquet input (--input-type=parquet) needs four jars that the server's
+# dependency set leaves out; fetched on the first Parquet import only.
+PARQUET_EXTRAS="com.fasterxml.woodstox:woodstox-core:5.4.0 org.codehaus.woodstox:stax2-api:4.2.1
+org.apache.commons:commons-collections4:4.4 org.apache.hadoop.thirdparty:hadoop-shaded-guava:1.5.0"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE_ROOT="${TOPOGRAPH_CACHE:-$HOME/.cache/topograph}"
@@ -56,6 +70,7 @@ PORT_FILE="$DATA_DIR/neo4j-local.port"
 HTTP_PORT_FILE="$DATA_DIR/neo4j-local.http-port"
 GEN_CONF="$DATA_DIR/neo4j-local.conf"
 BROWSER_DIR="$CACHE_ROOT/neo4j-browser-$BROWSER_VERSION"
+EXTRAS_DIR="$DIST_DIR/import-extras"
 LOG_FILE="$DATA_DIR/neo4j-local.log"
 HOST="127.0.0.1"
 HEAP="${NEO4J_HEAP:-1g}"
@@ -69,6 +84,7 @@ say() { echo "neo4j-local: $*"; }
 
 usage() {
     echo "usage: $(basename "$0") start [--port N] [--http-port N|off] | stop | status" >&2
+    echo "       $(basename "$0") import [--database NAME] [--overwrite] IMPORTER-OPTIONS... | admin ARGS..." >&2
     exit 2
 }
 
@@ -199,7 +215,7 @@ fetch_browser() {   # class path entry for Neo4j Browser, or nothing
     echo ":$BROWSER_DIR/*"
 }
 
-# The config this script owns, written on every start. $NEO4J_CONF_FILE (or the
+# The config this script owns, written on every start and import. $NEO4J_CONF_FILE (or the
 # data dir's neo4j.conf) is loaded after it and wins.
 write_conf() {
     mkdir -p "$DATA_DIR"
@@ -209,7 +225,7 @@ write_conf() {
     local interval="${NEO4J_CHECKPOINT_INTERVAL:-1m}"
     [[ "$prealloc" == "true" || "$prealloc" == "false" ]] || die "NEO4J_TX_LOG_PREALLOCATE must be true or false"
     cat >"$GEN_CONF.tmp" <<CONF_EOF
-# Written by neo4j-local.sh on every start: do not edit (edit neo4j.conf beside it,
+# Written by neo4j-local.sh on every start and import: do not edit (edit neo4j.conf beside it,
 # or the file named by NEO4J_CONF_FILE; its settings win).
 #
 # Transaction logs: a development server needs none for backups. At each checkpoint Neo4j
@@ -224,6 +240,15 @@ db.tx_log.preallocate=$prealloc
 db.checkpoint.interval.time=$interval
 CONF_EOF
     mv "$GEN_CONF.tmp" "$GEN_CONF"
+}
+
+user_conf() {   # the user's extra settings file, if any
+    if [[ -n "${NEO4J_CONF_FILE:-}" ]]; then
+        [[ -f "$NEO4J_CONF_FILE" ]] || die "NEO4J_CONF_FILE not found: $NEO4J_CONF_FILE"
+        echo "$NEO4J_CONF_FILE"
+    elif [[ -f "$DATA_DIR/neo4j.conf" ]]; then
+        echo "$DATA_DIR/neo4j.conf"
+    fi
 }
 
 cmd_start() {
@@ -352,11 +377,87 @@ cmd_status() {
     fi
 }
 
+# neo4j-admin from the same jars: org.neo4j.cli.AdminTool is the class bin/neo4j-admin runs (the
+# distribution goes through a bootloader that only adds JVM options). NEO4J_HOME is the data
+# dir, so the importer writes data/databases/<name> where the server looks; NEO4J_CONF holds the
+# generated config followed by the user's settings.
+run_admin() {   # run_admin EXTRA_CLASSPATH ARGS...
+    local extra="$1"; shift
+    local conf_dir="$DATA_DIR/.admin-conf" uc
+    mkdir -p "$conf_dir"
+    cp "$GEN_CONF" "$conf_dir/neo4j.conf"
+    uc="$(user_conf)"
+    if [[ -n "$uc" ]]; then { echo; cat "$uc"; } >>"$conf_dir/neo4j.conf"; fi
+    # shellcheck disable=SC2086
+    NEO4J_HOME="$DATA_DIR" NEO4J_CONF="$conf_dir" "$JAVA" -Xmx"${NEO4J_ADMIN_HEAP:-1g}" \
+        -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow \
+        --add-opens=java.base/java.nio=ALL-UNNAMED \
+        --add-opens=java.base/java.io=ALL-UNNAMED \
+        --add-opens=java.base/sun.nio.ch=ALL-UNNAMED \
+        -Dfile.encoding=UTF-8 ${NEO4J_JAVA_OPTS:-} \
+        -cp "$LIB_DIR/*$extra" org.neo4j.cli.AdminTool "$@"
+}
+
+cmd_admin() {
+    [[ $# -ge 1 ]] || usage
+    check_java
+    fetch_lib
+    write_conf
+    run_admin "" "$@"
+}
+
+cmd_import() {
+    local database="${NEO4J_DATABASE:-neo4j}" overwrite=false args=() extra="" a
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --database) [[ $# -ge 2 ]] || usage; database="$2"; shift 2 ;;
+            --database=*) database="${1#--database=}"; shift ;;
+            --overwrite) overwrite=true; shift ;;
+            --overwrite-destination*) die "use --overwrite" ;;
+            *) args+=("$1"); shift ;;
+        esac
+    done
+    [[ ${#args[@]} -gt 0 ]] || die "import needs --nodes=... (and --relationships=...) options"
+    [[ "$database" =~ ^[A-Za-z0-9][A-Za-z0-9.-]*$ ]] || die "invalid database name: $database"
+    local pid; pid="$(running_pid)"
+    [[ -z "$pid" ]] || die "the server of $DATA_DIR is running (pid $pid): stop it first; the importer writes the store offline"
+    local store="$DATA_DIR/data/databases/$database"
+    if [[ -d "$store" && -n "$(ls -A "$store" 2>/dev/null)" && "$overwrite" != true ]]; then
+        die "database '$database' already exists in $DATA_DIR: --overwrite replaces it (its graph is lost)"
+    fi
+    check_java
+    fetch_lib
+    for a in "${args[@]}"; do
+        if [[ "$a" == "--input-type=parquet" ]]; then
+            if [[ ! -f "$EXTRAS_DIR/.complete" ]]; then
+                say "fetching the importer's Parquet reader jars with mvn into $EXTRAS_DIR (one time)"
+                # shellcheck disable=SC2086
+                fetch_artifact "$EXTRAS_DIR" $PARQUET_EXTRAS || die "mvn could not fetch the Parquet reader's jars (see $EXTRAS_DIR.mvn.log)"
+            fi
+            extra=":$EXTRAS_DIR/*"
+        fi
+    done
+    write_conf
+    local t0=$SECONDS
+    if [[ "$overwrite" == true ]]; then args=(--overwrite-destination=true "${args[@]}"); fi
+    # The importer writes its report of bad rows into the current directory unless told.
+    [[ " ${args[*]} " == *" --report-file"* ]] || args+=(--report-file="$DATA_DIR/import.report")
+    # The database name goes first: --nodes/--relationships take any number of file lists.
+    run_admin "$extra" database import full "$database" "${args[@]}" \
+        || die "import into '$database' failed (see the importer's output above)"
+    say "imported into database '$database' of $DATA_DIR in $(( SECONDS - t0 ))s; start the server to use it"
+    if [[ "$database" != "neo4j" ]]; then
+        say "note: Community serves one user database, fixed when the data dir is first started (initial.dbms.default_database)"
+    fi
+}
+
 [[ $# -ge 1 ]] || usage
 sub="$1"; shift
 case "$sub" in
     start) cmd_start "$@" ;;
     stop) [[ $# -eq 0 ]] || usage; cmd_stop ;;
     status) [[ $# -eq 0 ]] || usage; cmd_status ;;
+    import) cmd_import "$@" ;;
+    admin) cmd_admin "$@" ;;
     *) usage ;;
 esac

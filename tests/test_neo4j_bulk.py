@@ -1,0 +1,157 @@
+"""Bulk path into Neo4j: import files (fast, no Java), then the real importer (slow).
+
+The slow test runs Neo4j's own offline importer through
+``scripts/neo4j-local/neo4j-local.sh import`` into a fresh data dir on free
+ports, starts the server and reads the graph back through Bolt. It needs
+Java 17+ and the Neo4j jars (cached, or Maven to fetch them); without them
+it skips locally and fails in CI.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from topograph.ingest import ingest
+from topograph.loaders import open_source
+from topograph.stores import neo4j_bulk as nb
+from topograph.stores.neo4j import Neo4jStore
+from topograph.stores.rows import CheckpointRows, checkpoint_rows
+
+from conftest import SAMPLE_COUNTS
+from neo4j_local import free_port, local_neo4j_skip
+
+
+@pytest.fixture(scope="module")
+def sample_rows(sample_dir: Path) -> list[CheckpointRows]:
+    with open_source(str(sample_dir)) as src:
+        return [checkpoint_rows(src.load(*key), cid) for cid, key in enumerate(src.keys())]
+
+
+def _read_csv(files: list[Path]) -> pa.Table:
+    """Header file + parts, read back the way the importer sees them (all as text)."""
+    names = files[0].read_text().strip().split(",")
+    parts = []
+    for part in files[1:]:
+        data = part.read_bytes()
+        if part.suffix == ".gz":
+            data = gzip.decompress(data)
+        opts = pacsv.ReadOptions(column_names=names)
+        conv = pacsv.ConvertOptions(column_types={n: pa.string() for n in names})
+        parts.append(pacsv.read_csv(io.BytesIO(data), read_options=opts, convert_options=conv))
+    return pa.concat_tables(parts)
+
+
+def test_headers_name_id_spaces_and_types() -> None:
+    assert nb.node_header("Neuron") == [
+        "uid:ID(Neuron){id-type:long}",
+        "ckpt:string",
+        "run:string",
+        "epoch:long",
+        "layer:long",
+        "idx:long",
+        "bias:double",
+    ]
+    assert nb.node_header("Checkpoint")[0] == "id:ID(Checkpoint){id-type:string}"
+    assert nb.node_header("Checkpoint")[-1] == "complete:boolean"
+    assert nb.node_header("Run") == ["name:ID(Run){id-type:string}"]
+    assert nb.relationship_header("CONNECTS") == [
+        ":START_ID(Neuron)",
+        ":END_ID(Neuron)",
+        "weight:float",
+    ]
+    assert nb.relationship_header("HAS_LAYER") == [":START_ID(Checkpoint)", ":END_ID(Layer)"]
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_writer_files_hold_every_row_exactly(
+    sample_rows: list[CheckpointRows], tmp_path: Path, compression: str
+) -> None:
+    with nb.ImportWriter(tmp_path / "f", compression=compression, part_rows=50_000) as w:  # type: ignore[arg-type]
+        assert nb.write_checkpoints(w, sample_rows, batch_edges=40_000) == 9
+    files = w.close()
+    counts = {k: v for k, v in SAMPLE_COUNTS.items() if k in nb.COUNTED}
+    assert files.counts == counts
+    edges = files.relationships["CONNECTS"]
+    assert len(edges) > 2, "several parts"
+    back = _read_csv(edges)
+    assert back.num_rows == 164_600
+    want = pa.concat_tables([r.edges for r in sample_rows])
+    assert back.column(":START_ID(Neuron)").to_pylist() == [str(v) for v in want["src"].to_pylist()]
+    # float32 text parses back to the very same float32 (what the importer's "float" does)
+    w32 = np.array(back.column("weight:float").to_pylist(), dtype=np.float32)
+    assert np.array_equal(w32, want["weight"].to_numpy())
+    neurons = _read_csv(files.nodes["Neuron"])
+    assert neurons.num_rows == SAMPLE_COUNTS["Neuron"]
+    bias = neurons.column("bias:double").to_pylist()
+    assert bias.count("") == 9 * 784  # input neurons: no bias, an empty field, no property
+    runs = _read_csv(files.nodes["Run"]).column(0).to_pylist()
+    assert sorted(runs) == ["e5_s0_w0", "e5_s0_w1", "e5_s0_w9"], "each run once across batches"
+    ck = _read_csv(files.nodes["Checkpoint"])
+    assert set(ck.column("complete:boolean").to_pylist()) == {"true"}
+
+
+def test_writer_parquet_carries_the_header_in_column_names(
+    sample_rows: list[CheckpointRows], tmp_path: Path
+) -> None:
+    with nb.ImportWriter(tmp_path / "f", fmt="parquet") as w:
+        nb.write_checkpoints(w, sample_rows[:2])
+    files = w.close()
+    t = pq.read_table(files.relationships["CONNECTS"][0])
+    assert t.column_names == nb.relationship_header("CONNECTS")
+    assert t.schema.field("weight:float").type == pa.float32()
+    assert files.importer_args()[0] == "--input-type=parquet"
+
+
+def test_importer_args_and_bad_input(tmp_path: Path) -> None:
+    w = nb.ImportWriter(tmp_path / "f")
+    w.nodes("Run", pa.table({"name": ["a", "b"], "ignored": [1, 2]}))
+    with pytest.raises(nb.BulkImportError, match="Neuron nodes: missing column"):
+        w.nodes("Neuron", pa.table({"uid": [1]}))
+    with pytest.raises(nb.BulkImportError, match="unknown relationship type"):
+        w.relationships("LIKES", pa.table({"src": [1], "dst": [2]}))
+    files = w.close()
+    assert files.importer_args(root="/import") == [
+        "--nodes=Run=/import/Run.header.csv,/import/Run.part-00000.csv"
+    ]
+    assert (tmp_path / "f" / "Run.part-00000.csv").read_text() == '"a"\n"b"\n'
+    with pytest.raises(nb.BulkImportError, match="not empty"):
+        nb.ImportWriter(tmp_path / "f")
+
+
+@pytest.mark.slow
+@local_neo4j_skip
+def test_bulk_import_round_trip_schema_and_idempotent_ingest(
+    sample_rows: list[CheckpointRows], sample_dir: Path, tmp_path: Path
+) -> None:
+    with nb.ImportWriter(tmp_path / "files") as w:
+        nb.write_checkpoints(w, sample_rows)
+    files = w.close()
+    server = nb.LocalNeo4j(data_dir=tmp_path / "neo4j", bolt_port=free_port())
+    try:
+        report = nb.bulk_import(files, server, max_off_heap="1G")
+        assert report.counts == {k: v for k, v in SAMPLE_COUNTS.items() if k in nb.COUNTED}
+        with Neo4jStore(server.uri) as store:
+            names = {r[0] for r in store.query("SHOW CONSTRAINTS YIELD name").rows}
+            assert {"run_name", "checkpoint_id", "layer_id", "neuron_uid"} <= names
+            indexes = {r[0] for r in store.query("SHOW INDEXES YIELD name").rows}
+            assert {"checkpoint_run_epoch", "layer_ckpt", "neuron_ckpt_layer"} <= indexes
+            with open_source(str(sample_dir)) as src:
+                for key in src.keys():
+                    assert store.load_checkpoint(*key).content_hash == src.load(*key).content_hash
+            # The online path sees whole checkpoints: ingesting them again changes nothing.
+            again = ingest(store, [str(sample_dir)])
+            assert again.stored == [] and len(again.skipped) == 9
+            assert store.status().counts == SAMPLE_COUNTS
+        # A second bulk import into the same, started data dir needs overwrite=True.
+        with pytest.raises(nb.BulkImportError, match="already exists"):
+            nb.bulk_import(files, server)
+    finally:
+        server.stop()

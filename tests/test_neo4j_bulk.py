@@ -155,3 +155,18 @@ def test_bulk_import_round_trip_schema_and_idempotent_ingest(
             nb.bulk_import(files, server)
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+@local_neo4j_skip
+def test_a_bad_row_fails_the_import_naming_it_and_leaves_no_store(tmp_path: Path) -> None:
+    with nb.ImportWriter(tmp_path / "files") as w:
+        w.nodes("Neuron", pa.table({"uid": [1, 2], "ckpt": ["c"] * 2, "run": ["r"] * 2,
+                                    "epoch": [0, 0], "layer": [0, 1], "idx": [0, 0],
+                                    "bias": [None, 0.5]}))  # fmt: skip
+        w.relationships("CONNECTS", pa.table({"src": [1], "dst": [3], "weight": [0.5]}))
+    server = nb.LocalNeo4j(data_dir=tmp_path / "neo4j", bolt_port=free_port())
+    with pytest.raises(nb.BulkImportError, match="referring to missing node 3"):
+        nb.bulk_import(w.close(), server, max_off_heap="1G")
+    assert not (tmp_path / "neo4j" / "data" / "databases" / "neo4j").exists()
+    assert not server.running()

@@ -452,9 +452,20 @@ cmd_import() {
     if [[ "$overwrite" == true ]]; then args=(--overwrite-destination=true "${args[@]}"); fi
     # The importer writes its report of bad rows into the current directory unless told.
     [[ " ${args[*]} " == *" --report-file"* ]] || args+=(--report-file="$DATA_DIR/import.report")
+    local marker="$DATA_DIR/.import-started"
+    touch "$marker"
     # The database name goes first: --nodes/--relationships take any number of file lists.
-    run_admin "$extra" database import full "$database" "${args[@]}" \
-        || die "import into '$database' failed (see the importer's output above)"
+    if ! run_admin "$extra" database import full "$database" "${args[@]}"; then
+        # A failed import leaves store files the importer itself calls unusable: remove them
+        # when it wrote any, so that the next start creates an empty database instead.
+        if [[ -n "$(find "$store" "$DATA_DIR/data/transactions/$database" -newer "$marker" 2>/dev/null | head -n1)" ]]; then
+            rm -rf "$store" "$DATA_DIR/data/transactions/$database"
+            say "removed the partly written database '$database'"
+        fi
+        rm -f "$marker"
+        die "import into '$database' failed (see the importer's output above; --verbose says more)"
+    fi
+    rm -f "$marker"
     say "imported into database '$database' of $DATA_DIR in $(( SECONDS - t0 ))s; start the server to use it"
     if [[ "$database" != "neo4j" ]]; then
         say "note: Community serves one user database, fixed when the data dir is first started (initial.dbms.default_database)"

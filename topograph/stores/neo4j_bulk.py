@@ -30,9 +30,10 @@ no ``CREATE``/``STOP DATABASE``. So a bulk import either goes into a fresh
 data dir (a new database: the first start registers it), or replaces the
 graph of an existing one: stop the server, import into its default database
 with ``--overwrite-destination``, start it. Its old graph is gone; that is why
-``overwrite`` must be asked for. The importer writes no transaction log to
-replay, so the import is all or nothing: a failed import leaves no database
-(start it and Neo4j creates an empty one).
+``overwrite`` must be asked for. A failed import leaves store files the
+importer calls unusable; ``neo4j-local.sh import`` removes them, so the next
+start serves an empty database (with ``overwrite`` the old graph is gone
+either way).
 
 Measured on the published set and a 50M-edge synthetic archive:
 ``benchmarks/neo4j_bulk.py``.
@@ -475,12 +476,13 @@ def _run(cmd: Sequence[str], env: Mapping[str, str] | None, what: str) -> str:
     except OSError as exc:
         raise BulkImportError(f"{what}: cannot run {cmd[0]} ({first_line(exc)})") from None
     if proc.returncode != 0:
-        lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
-        why = next(
+        lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
+        # The importer's own cause (with --verbose), else the last line naming an error.
+        why = next((ln for ln in lines if ln.startswith("original error:")), None) or next(
             (ln for ln in reversed(lines) if "error" in ln.lower() or "exception" in ln.lower()),
             lines[-1] if lines else f"exit code {proc.returncode}",
         )
-        raise BulkImportError(f"{what} failed: {why.strip()}")
+        raise BulkImportError(f"{what} failed: {why}")
     return proc.stdout
 
 
@@ -663,6 +665,7 @@ def bulk_import(
     max_off_heap: str | None = None,
     threads: int | None = None,
     options: Sequence[str] = (),
+    verbose: bool = True,
 ) -> BulkReport:
     """Import ``files`` into ``server``'s ``database``, then schema and counts.
 
@@ -673,10 +676,13 @@ def bulk_import(
     importer refuses. ``max_off_heap`` (e.g. ``"2G"``) bounds the importer's
     off-heap memory (its default: 90% of free memory); ``threads`` its
     workers (default: one per core). ``--bad-tolerance=0`` makes any bad
-    row (duplicate key, relationship to a missing node) fail the import.
+    row (duplicate key, relationship to a missing node) fail the import;
+    ``verbose`` (the importer's --verbose) lets the error name that row, but
+    replaces the importer's per-stage timing lines with progress bars.
     """
     report = BulkReport(files=files)
-    opts = ["--bad-tolerance=0", *options]
+    # --verbose: on failure the importer names the bad row ("original error: ...").
+    opts = ["--bad-tolerance=0", *(["--verbose"] if verbose else []), *options]
     if max_off_heap:
         opts.append(f"--max-off-heap-memory={max_off_heap}")
     if threads:

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 from _common import TOPO, wipe_neo4j
 
-from topograph.ingest import ingest
 from topograph.loaders import open_source
+from topograph.pipeline.ingest import ingest
 from topograph.stores import open_store
-from topograph.stores.rows import checkpoint_rows
+from topograph.stores.codec import encode_checkpoint
 
 NAIVE_EDGES = 20_000
 NAIVE_CID = 1_000_000  # far from the cids a real ingest allocates
@@ -67,14 +67,13 @@ def naive_slice(topo: Path) -> tuple[dict[str, Any], list[tuple[int, int, float]
         edges: list[tuple[int, int, float]] = []
         neuron_tables = []
         for j, key in enumerate(keys):
-            rows = checkpoint_rows(src.load(*key), NAIVE_CID + j)
-            neuron_tables.append(rows)
-            e = rows.edges
+            enc = encode_checkpoint(src.load(*key), NAIVE_CID + j)
+            neuron_tables.append(enc)
             edges += list(
                 zip(
-                    e.column("src").to_pylist(),
-                    e.column("dst").to_pylist(),
-                    e.column("weight").to_numpy().astype(np.float64).tolist(),
+                    (enc.base + enc.src).tolist(),
+                    (enc.base + enc.dst).tolist(),
+                    enc.weight.astype(np.float64).tolist(),
                     strict=True,
                 )
             )
@@ -89,13 +88,13 @@ def naive(kind: str, topo: Path, uri: str | None) -> float:
         if kind == "embedded":
             import ladybug
 
-            from topograph.stores.embedded import EmbeddedStore
+            from topograph.stores.embedded import EmbeddedStore, _neurons
 
             path = str(Path(tmp) / "naive.lbdb")
             with EmbeddedStore(path) as store:
                 store.ensure_schema()
-                for rows in prep["rows"]:  # neurons only, written in bulk (not timed)
-                    store._exec("COPY Neuron FROM $t", {"t": rows.neurons})
+                for enc in prep["rows"]:  # neurons only, written in bulk (not timed)
+                    store._exec("COPY Neuron FROM $t", {"t": _neurons(enc)})
             db = ladybug.Database(path)
             conn = ladybug.Connection(db)
             text = (
@@ -118,17 +117,16 @@ def naive(kind: str, topo: Path, uri: str | None) -> float:
                 pass  # schema (the uid constraint the naive MATCH relies on)
             driver = neo4j.GraphDatabase.driver(str(uri), notifications_min_severity="OFF")
             with driver.session() as session:
-                for rows in prep["rows"]:
-                    nt = rows.neurons
+                for enc in prep["rows"]:
                     session.run(
                         cypher.load("neo4j/create_graph"),
-                        ckpt=rows.checkpoint["id"],
-                        run=rows.checkpoint["run"],
-                        epoch=rows.checkpoint["epoch"],
-                        uid=nt.column("uid").to_pylist(),
-                        layer=nt.column("layer").to_pylist(),
-                        idx=nt.column("idx").to_pylist(),
-                        bias=nt.column("bias").to_pylist(),
+                        ckpt=enc.id,
+                        run=enc.checkpoint["run"],
+                        epoch=enc.checkpoint["epoch"],
+                        uid=(enc.base + np.arange(enc.neurons)).tolist(),
+                        layer=enc.position.tolist(),
+                        idx=enc.index.tolist(),
+                        bias=[None if np.isnan(b) else b for b in enc.bias.tolist()],
                         src=[],
                         dst=[],
                         w=[],

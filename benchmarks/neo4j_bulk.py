@@ -50,8 +50,8 @@ from _common import REPO, TOPO, wipe_neo4j
 from topograph.loaders import open_source
 from topograph.model import Checkpoint
 from topograph.stores import neo4j_bulk as nb
+from topograph.stores.codec import encode_checkpoint
 from topograph.stores.neo4j import Neo4jStore
-from topograph.stores.rows import CheckpointRows, checkpoint_rows
 
 SCRIPT = REPO / "scripts" / "neo4j-local" / "neo4j-local.sh"
 WIDTHS = (784, 2048, 2048, 2048, 10)
@@ -59,18 +59,18 @@ DENSITY = 0.08
 EPOCHS_PER_RUN = 8
 
 
-def load_published(topo: Path) -> tuple[list[CheckpointRows], float]:
+def load_published(topo: Path) -> tuple[list[Checkpoint], float]:
     t = time.perf_counter()
     with open_source(str(topo)) as src:
-        rows = [checkpoint_rows(src.load(*key), cid) for cid, key in enumerate(src.keys())]
-    return rows, time.perf_counter() - t
+        cks = [src.load(*key) for key in src.keys()]
+    return cks, time.perf_counter() - t
 
 
-def synthetic(edges: int, seed: int = 0) -> tuple[list[CheckpointRows], float]:
+def synthetic(edges: int, seed: int = 0) -> tuple[list[Checkpoint], float]:
     """Random sparse MLPs until ``edges`` edges: checkpoints through the real row builder."""
     t = time.perf_counter()
     rng = np.random.default_rng(seed)
-    rows: list[CheckpointRows] = []
+    rows: list[Checkpoint] = []
     total = 0
     while total < edges:
         cid = len(rows)
@@ -87,7 +87,7 @@ def synthetic(edges: int, seed: int = 0) -> tuple[list[CheckpointRows], float]:
             layers=tuple(layers),
             source="synthetic",
         )
-        rows.append(checkpoint_rows(ck, cid))
+        rows.append(ck)
         total += ck.nnz
     return rows, time.perf_counter() - t
 
@@ -121,7 +121,7 @@ class BulkRun:
 
 
 def bulk_once(
-    rows: list[CheckpointRows], fmt: str, port: int, work: Path, max_off_heap: str
+    rows: list[Checkpoint], fmt: str, port: int, work: Path, max_off_heap: str
 ) -> BulkRun:
     """One bulk import into a fresh data dir; the server is stopped and the dir removed after."""
     tmp = Path(tempfile.mkdtemp(prefix="bulk-", dir=work))
@@ -130,7 +130,7 @@ def bulk_once(
         file_fmt = "parquet" if fmt == "parquet" else "csv"
         compression = "gzip" if fmt == "csv.gz" else "none"
         with nb.ImportWriter(tmp / "files", fmt=file_fmt, compression=compression) as writer:  # type: ignore[arg-type]
-            nb.write_checkpoints(writer, rows)
+            nb.write_checkpoints(writer, (encode_checkpoint(ck, i) for i, ck in enumerate(rows)))
         files = writer.close()
         # Not verbose: the importer then prints its stages' timing.
         report = nb.bulk_import(files, server, max_off_heap=max_off_heap, verbose=False)
@@ -169,7 +169,7 @@ class OnlineServer:
         self.server = nb.LocalNeo4j(data_dir=self.dir / "neo4j", bolt_port=port, script=SCRIPT)
         self.server.start()
 
-    def ingest(self, rows: list[CheckpointRows], writers: int) -> float:
+    def ingest(self, rows: list[Checkpoint], writers: int) -> float:
         wipe_neo4j(self.server.uri)
         with Neo4jStore(self.server.uri, writers=writers) as store:
             store.ensure_schema()
@@ -220,7 +220,7 @@ def main() -> None:
     try:
         if not args.skip_published:
             rows, secs = load_published(args.topo)
-            edges = sum(r.edges.num_rows for r in rows)
+            edges = sum(r.nnz for r in rows)
             print(
                 f"published set {args.topo}: {len(rows)} checkpoints, {edges:,} edges "
                 f"(read into rows in {secs:.1f} s, not counted)"
@@ -251,8 +251,8 @@ def main() -> None:
             del rows
         if args.synthetic_edges > 0:
             rows, secs = synthetic(args.synthetic_edges)
-            edges = sum(r.edges.num_rows for r in rows)
-            neurons = sum(r.neurons.num_rows for r in rows)
+            edges = sum(r.nnz for r in rows)
+            neurons = sum(sum(r.widths) for r in rows)
             print(
                 f"synthetic: {len(rows)} checkpoints of {'-'.join(map(str, WIDTHS))} at density "
                 f"{DENSITY}, {neurons:,} neurons, {edges:,} edges (generated in {secs:.1f} s, not counted)"
@@ -263,7 +263,7 @@ def main() -> None:
                 print(f"    importer's stages: {run.stages}", flush=True)
             if args.online_synthetic > 0:
                 part = rows[: args.online_synthetic]
-                e = sum(r.edges.num_rows for r in part)
+                e = sum(r.nnz for r in part)
                 s = online.ingest(part, args.writers)
                 print(
                     f"  online Bolt ({args.writers} writers), first {len(part)} checkpoints "

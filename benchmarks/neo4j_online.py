@@ -36,7 +36,6 @@ from _common import REPO, TOPO
 from topograph.loaders import open_source
 from topograph.model import Checkpoint
 from topograph.stores.neo4j import Neo4jStore
-from topograph.stores.rows import CheckpointRows, checkpoint_rows
 
 SCRIPT = REPO / "scripts" / "neo4j-local" / "neo4j-local.sh"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -60,17 +59,14 @@ JFR_PARTS = {
 }
 
 
-def rows_for(cks: list[Checkpoint], trial: int) -> list[CheckpointRows]:
-    """Rows under run names and uids of their own, so that trials never collide."""
-    out = []
-    for i, ck in enumerate(cks):
-        r = checkpoint_rows(ck, trial * 100 + i)
-        c = {**r.checkpoint, "run": f"{ck.run}#{trial}", "id": f"{r.checkpoint['id']}#{trial}"}
-        layers = [
-            {**x, "ckpt": c["id"], "run": c["run"], "id": f"{x['id']}#{trial}"} for x in r.layers
-        ]
-        out.append(CheckpointRows(c, layers, r.neurons, r.edges))
-    return out
+def rows_for(cks: list[Checkpoint], trial: int) -> list[Checkpoint]:
+    """The checkpoints under run names of their own, so that trials never collide."""
+    return [
+        Checkpoint(
+            f"{ck.run}#{trial}", ck.epoch, ck.layers, ck.biases, ck.source, ck.accuracy, ck.info
+        )
+        for ck in cks
+    ]
 
 
 def thread_cpu(pid: int) -> dict[str, tuple[str, float]]:
@@ -159,7 +155,7 @@ def main() -> None:
                     after, client = thread_cpu(pid), time.process_time() - c0
                     if jfr:
                         subprocess.run(["jcmd", str(pid), "JFR.stop", "name=w"], check=True, capture_output=True)  # fmt: skip
-                    cpu: collections.Counter[str] = collections.Counter()
+                    cpu: dict[str, float] = collections.defaultdict(float)
                     for tid, (tname, secs) in after.items():
                         cpu[group(tname)] += secs - before.get(tid, (tname, 0.0))[1]
                     per_m = {k: v / edges * 1e6 for k, v in cpu.items()}

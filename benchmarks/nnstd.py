@@ -33,9 +33,9 @@ import numpy as np
 import scipy.sparse as sp
 from _common import TOPO
 
-from topograph.distances.nnstd import NNSTDOptions, layer_distance
+from topograph.compute.pairs import across_runs, compute_pairs
 from topograph.loaders import open_source
-from topograph.pairwise import across_runs, compute_pairs
+from topograph.measures.nnstd import NNSTDOptions, layer_distance
 
 EPSILON = 20
 #: Bytes the dense method may use: its n x n float64 cost matrix plus the
@@ -155,7 +155,9 @@ def figure4_wall_time(topo: Path, workers: int) -> None:
     with open_source(str(topo)) as src:
         pairs = [p for e in src.epochs() for p in across_runs(src.runs(), e)]
         start = time.perf_counter()
-        results = compute_pairs(src, pairs, NNSTDOptions(method="reference"), workers=workers)
+        results = compute_pairs(
+            src, pairs, options=NNSTDOptions(method="reference"), workers=workers
+        )
         seconds = time.perf_counter() - start
     layers = len(results[0].result.layers)
     print(

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from _common import TOPO, wipe_neo4j
 
-from topograph.analyze import analyze, default_plan
-from topograph.ingest import ingest
+from topograph.pipeline.analyze import analyze, default_plan
+from topograph.pipeline.ingest import ingest
 from topograph.stores import open_store
 
 

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from topograph.errors import InputError
+from topograph.loaders.detect import sniff
 
 __all__ = ["ARCHIVE_SUFFIXES", "DEFAULT_MAX_BYTES", "extract_archive", "is_archive"]
 
@@ -43,14 +44,21 @@ def _check_name(archive: Path, name: str) -> None:
 def extract_archive(archive: Path, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
     """Unpack ``archive`` into the empty folder ``dest`` after checking every member.
 
+    The type (zip, or tar: plain, gzip, bzip2, xz) comes from the content
+    (:func:`topograph.loaders.detect.sniff`), else from the name.
+
     Raises :class:`InputError` (one line, naming the archive and the member)
     for a corrupt archive or a refused member; nothing is written then.
     """
     name = archive.name.lower()
+    kind = sniff(archive).kind  # content first: a tar named .bin is a tar
+    if kind not in ("zip", "tar"):
+        by_name = "tar" if name.endswith(ARCHIVE_SUFFIXES) else kind
+        kind = "zip" if name.endswith(".zip") else by_name
     try:
-        if name.endswith(".zip"):
+        if kind == "zip":
             _extract_zip(archive, dest, max_bytes)
-        elif name.endswith((".tar", ".tar.gz", ".tgz")):
+        elif kind == "tar":
             _extract_tar(archive, dest, max_bytes)
         else:
             raise InputError(

@@ -15,10 +15,11 @@ single ``epoch_<EEE>`` folder, one run, or a folder of runs) or a ``.zip``,
 see :mod:`topograph.loaders.archives`). Runs and epochs come from the paths:
 the run is the name of the folder holding ``epoch_<EEE>``.
 
-Accuracy mapping: ``testacc.txt`` line ``E + 1`` (1-based) is the accuracy of
-checkpoint ``epoch_<E>``. In the published data line 1 is chance level (about
-0.10 on 10 classes), so ``epoch_000`` is the untrained initial topology and
-line ``E + 1`` the test accuracy measured with the topology saved at epoch E.
+Accuracy mapping: ``testacc.txt`` line ``E + 1`` (1-based) is taken as the
+accuracy of checkpoint ``epoch_<E>``, a convention of the published files. In
+the published data line 1 ranges from 0.098 (w0) to 0.308 (w3): near chance
+(0.10 on 10 classes) for some runs, clearly above it for others, so it is an
+accuracy measured early in training rather than the untrained network's.
 """
 
 from __future__ import annotations
@@ -41,17 +42,25 @@ from topograph.errors import InputError, first_line
 from topograph.loaders.archives import extract_archive, is_archive
 from topograph.model import Checkpoint, CheckpointKey
 
-__all__ = ["ReferenceLayoutSource", "load_checkpoint_dir"]
+__all__ = [
+    "ACCURACY_FILE",
+    "EPOCH_DIR",
+    "LAYER_FILE",
+    "ReferenceLayoutSource",
+    "load_checkpoint_dir",
+    "read_accuracy_curve",
+]
 
-_EPOCH_DIR = re.compile(r"^epoch_(\d+)$")
-_LAYER_FILE = re.compile(r"^weight_l(\d+)\.npz$")
+#: An epoch folder of the reference layout, and a layer file inside it.
+EPOCH_DIR = re.compile(r"^epoch_(\d+)$")
+LAYER_FILE = re.compile(r"^weight_l(\d+)\.npz$")
 ACCURACY_FILE = "testacc.txt"
 
 
 def _layer_files(directory: Path) -> dict[int, Path]:
     found: dict[int, Path] = {}
     for entry in os.scandir(directory):
-        m = _LAYER_FILE.match(entry.name)
+        m = LAYER_FILE.match(entry.name)
         if m and entry.is_file():
             found[int(m.group(1))] = Path(entry.path)
     return found
@@ -184,14 +193,19 @@ class ReferenceLayoutSource:
     ) -> None:
         self.close()
 
+    @property
+    def cache_key(self) -> object:
+        """Names the checkpoints behind this source, for the workers' caches."""
+        return ("files", str(self.root), tuple(self._dirs))
+
     # -- discovery --------------------------------------------------------
     def _discover(self) -> dict[CheckpointKey, Path]:
         found: dict[CheckpointKey, Path] = {}
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
             dirnames.sort()
             here = Path(dirpath)
-            m = _EPOCH_DIR.match(here.name)
-            if not m or not any(_LAYER_FILE.match(f) for f in filenames):
+            m = EPOCH_DIR.match(here.name)
+            if not m or not any(LAYER_FILE.match(f) for f in filenames):
                 continue
             parent = here.resolve().parent
             if self._tmp is not None and parent == self._tmp.resolve():

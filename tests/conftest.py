@@ -65,6 +65,7 @@ SAMPLE_COUNTS = {
     "HAS_LAYER": 36,
     "CONNECTS": 164_600,
     "NNSTD": 0,
+    "MASK_DISTANCE": 0,
     "NEXT": 0,
     "EVOLVES": 0,
     "MATCHES": 0,

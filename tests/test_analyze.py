@@ -9,21 +9,20 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from topograph.analyze import AnalysisPlan, analyze, default_plan
-from topograph.distances.nnstd import NNSTDOptions
-from topograph.ingest import ingest
+from topograph.compute.pairs import across_runs, compute_pairs
 from topograph.loaders import open_source
-from topograph.pairwise import across_runs, compute_pairs
-from topograph.parquet import (
-    CHECKPOINTS_SCHEMA,
-    SPECTRAL_SCHEMA,
+from topograph.measures.nnstd import NNSTDOptions
+from topograph.measures.spectral import layer_spectrum, network_spectrum
+from topograph.pipeline.analyze import AnalysisPlan, analyze, default_plan
+from topograph.pipeline.ingest import ingest
+from topograph.pipeline.queries import named_queries
+from topograph.pipeline.tables import (
     distances_table,
     figure4_matrix,
+    schema,
     table_from_store,
     write_table,
 )
-from topograph.queries import named_queries
-from topograph.spectral import layer_spectrum, network_spectrum
 from topograph.stores import GraphStore, open_store
 
 from conftest import wipe_neo4j
@@ -87,10 +86,10 @@ def test_spectral_written_back_equals_direct(
     store: GraphStore, store_uri: str, sample_dir: Path
 ) -> None:
     ingest(store, [str(sample_dir / "e5_s0_w1")])
-    analyze(store, store_uri, AnalysisPlan(spectral=True), workers=2)
+    analyze(store, store_uri, AnalysisPlan(properties=("spectral",)), workers=2)
     table = table_from_store(store, "spectral")
     assert table.num_rows == 3 * 5
-    assert table.schema.equals(SPECTRAL_SCHEMA)
+    assert table.schema.equals(schema("spectral"))
     rows = {(r["epoch"], r["layer"]): r for r in table.to_pylist()}
     with open_source(str(sample_dir)) as src:
         ck = src.load("e5_s0_w1", 190)
@@ -129,7 +128,7 @@ def test_export_round_trip(
         again = pq.read_table(part).to_pandas()
         assert len(again) == table.num_rows
     ck = table_from_store(store, "checkpoints")
-    assert ck.schema.equals(CHECKPOINTS_SCHEMA)
+    assert ck.schema.equals(schema("checkpoints"))
     assert ck.num_rows == 9
 
 
@@ -137,6 +136,8 @@ def _fill(uri: str, sample_dir: Path) -> None:
     with open_store(uri) as s:
         ingest(s, [str(sample_dir)])
         analyze(s, uri, default_plan(s), workers=2)
+        # the mask measure too, so mask_similarity has rows to compare
+        analyze(s, uri, AnalysisPlan(across_epochs=(10,), measure="unaligned"), workers=2)
 
 
 QUERY_PARAMS = {"run": "e5_s0_w0", "epoch": 10, "limit": 5, "layer": 1, "idx": 5, "threshold": 0.5}
@@ -154,7 +155,7 @@ def test_named_queries_same_rows_on_both_stores(
         assert len(queries) >= 8
         with open_store(embedded, read_only=True) as e, open_store(neo4j_uri) as n:
             for q in queries:
-                params = {k: v for k, v in QUERY_PARAMS.items() if f"${k}" in q.text}
+                params = q.bind({p.name: QUERY_PARAMS[p.name] for p in q.params})
                 a = e.query(q.text, params)
                 b = n.query(q.text, params)
                 assert a.columns == b.columns, q.name
@@ -176,7 +177,7 @@ def test_dask_cluster_gives_identical_results(sample_dir: Path, tmp_path: Path) 
     for uri in (local, remote):
         with open_store(uri) as s:
             ingest(s, [str(sample_dir)])
-    plan = AnalysisPlan(across_epochs=(190,), along_runs=("e5_s0_w1",), spectral=True)
+    plan = AnalysisPlan(across_epochs=(190,), along_runs=("e5_s0_w1",), properties=("spectral",))
     with open_store(local) as s:
         analyze(s, local, plan, workers=1)
     with (

@@ -180,4 +180,21 @@ def test_usage_errors_exit_nonzero(sample_dir: Path) -> None:
     res = runner.invoke(app, ["nnstd", str(sample_dir), str(sample_dir)])
     assert res.exit_code == 1 and "9 checkpoints match" in res.output
     res = runner.invoke(app, ["nnstd", str(sample_dir), str(sample_dir), "--method", "fast"])
-    assert res.exit_code == 2
+    assert res.exit_code == 1
+    assert "unknown NNSTD method 'fast' (use reference, sparse, large, auto)" in res.output
+
+
+def test_version() -> None:
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.stdout.strip().startswith("topograph 0.")
+
+
+def test_figure_path_never_creates_folders_at_the_root(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        ["plot", "heatmap", "--epoch", "0", "--db", str(tmp_path / "g.lbdb"),
+         "--out", "/topograph-missing-dir/sub/x.png"],
+    )  # fmt: skip
+    assert res.exit_code == 1
+    assert "folder /topograph-missing-dir does not exist" in res.stderr
+    assert not Path("/topograph-missing-dir").exists()

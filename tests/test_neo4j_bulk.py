@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,20 +20,20 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from topograph.ingest import ingest
 from topograph.loaders import open_source
+from topograph.pipeline.ingest import ingest
 from topograph.stores import neo4j_bulk as nb
+from topograph.stores.codec import EncodedCheckpoint, encode_checkpoint
 from topograph.stores.neo4j import Neo4jStore
-from topograph.stores.rows import CheckpointRows, checkpoint_rows
 
 from conftest import SAMPLE_COUNTS
 from neo4j_local import free_port, local_neo4j_skip
 
 
 @pytest.fixture(scope="module")
-def sample_rows(sample_dir: Path) -> list[CheckpointRows]:
+def sample_rows(sample_dir: Path) -> list[EncodedCheckpoint]:
     with open_source(str(sample_dir)) as src:
-        return [checkpoint_rows(src.load(*key), cid) for cid, key in enumerate(src.keys())]
+        return [encode_checkpoint(src.load(*key), cid) for cid, key in enumerate(src.keys())]
 
 
 def _read_csv(files: list[Path]) -> pa.Table:
@@ -47,6 +48,13 @@ def _read_csv(files: list[Path]) -> pa.Table:
         conv = pacsv.ConvertOptions(column_types={n: pa.string() for n in names})
         parts.append(pacsv.read_csv(io.BytesIO(data), read_options=opts, convert_options=conv))
     return pa.concat_tables(parts)
+
+
+def _driver_rows(uri: str, text: str) -> list[list[Any]]:
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(uri) as driver, driver.session() as session:
+        return [list(r.values()) for r in session.run(text)]
 
 
 def test_headers_name_id_spaces_and_types() -> None:
@@ -66,13 +74,21 @@ def test_headers_name_id_spaces_and_types() -> None:
         ":START_ID(Neuron)",
         ":END_ID(Neuron)",
         "weight:float",
+        "tap:int",
+    ]
+    assert nb.node_header("Layer")[-5:] == [
+        "name:string",
+        "kind:string",
+        "kernel:string",
+        "block:long",
+        "topology:string",
     ]
     assert nb.relationship_header("HAS_LAYER") == [":START_ID(Checkpoint)", ":END_ID(Layer)"]
 
 
 @pytest.mark.parametrize("compression", ["none", "gzip"])
 def test_writer_files_hold_every_row_exactly(
-    sample_rows: list[CheckpointRows], tmp_path: Path, compression: str
+    sample_rows: list[EncodedCheckpoint], tmp_path: Path, compression: str
 ) -> None:
     with nb.ImportWriter(tmp_path / "f", compression=compression, part_rows=50_000) as w:  # type: ignore[arg-type]
         assert nb.write_checkpoints(w, sample_rows, batch_edges=40_000) == 9
@@ -83,11 +99,12 @@ def test_writer_files_hold_every_row_exactly(
     assert len(edges) > 2, "several parts"
     back = _read_csv(edges)
     assert back.num_rows == 164_600
-    want = pa.concat_tables([r.edges for r in sample_rows])
-    assert back.column(":START_ID(Neuron)").to_pylist() == [str(v) for v in want["src"].to_pylist()]
+    src = np.concatenate([e.base + e.src for e in sample_rows])
+    assert back.column(":START_ID(Neuron)").to_pylist() == [str(v) for v in src.tolist()]
     # float32 text parses back to the very same float32 (what the importer's "float" does)
     w32 = np.array(back.column("weight:float").to_pylist(), dtype=np.float32)
-    assert np.array_equal(w32, want["weight"].to_numpy())
+    assert np.array_equal(w32, np.concatenate([e.weight for e in sample_rows]))
+    assert set(back.column("tap:int").to_pylist()) == {""}, "dense layers: no tap property"
     neurons = _read_csv(files.nodes["Neuron"])
     assert neurons.num_rows == SAMPLE_COUNTS["Neuron"]
     bias = neurons.column("bias:double").to_pylist()
@@ -99,7 +116,7 @@ def test_writer_files_hold_every_row_exactly(
 
 
 def test_writer_parquet_carries_the_header_in_column_names(
-    sample_rows: list[CheckpointRows], tmp_path: Path
+    sample_rows: list[EncodedCheckpoint], tmp_path: Path
 ) -> None:
     with nb.ImportWriter(tmp_path / "f", fmt="parquet") as w:
         nb.write_checkpoints(w, sample_rows[:2])
@@ -129,7 +146,7 @@ def test_importer_args_and_bad_input(tmp_path: Path) -> None:
 @pytest.mark.slow
 @local_neo4j_skip
 def test_bulk_import_round_trip_schema_and_idempotent_ingest(
-    sample_rows: list[CheckpointRows], sample_dir: Path, tmp_path: Path
+    sample_rows: list[EncodedCheckpoint], sample_dir: Path, tmp_path: Path
 ) -> None:
     with nb.ImportWriter(tmp_path / "files") as w:
         nb.write_checkpoints(w, sample_rows)
@@ -139,9 +156,10 @@ def test_bulk_import_round_trip_schema_and_idempotent_ingest(
         report = nb.bulk_import(files, server, max_off_heap="1G")
         assert report.counts == {k: v for k, v in SAMPLE_COUNTS.items() if k in nb.COUNTED}
         with Neo4jStore(server.uri) as store:
-            names = {r[0] for r in store.query("SHOW CONSTRAINTS YIELD name").rows}
+            # SHOW is an administration command: the store's query() refuses it
+            names = {r[0] for r in _driver_rows(server.uri, "SHOW CONSTRAINTS YIELD name")}
             assert {"run_name", "checkpoint_id", "layer_id", "neuron_uid"} <= names
-            indexes = {r[0] for r in store.query("SHOW INDEXES YIELD name").rows}
+            indexes = {r[0] for r in _driver_rows(server.uri, "SHOW INDEXES YIELD name")}
             assert {"checkpoint_run_epoch", "layer_ckpt", "neuron_ckpt_layer"} <= indexes
             with open_source(str(sample_dir)) as src:
                 for key in src.keys():
@@ -164,7 +182,9 @@ def test_a_bad_row_fails_the_import_naming_it_and_leaves_no_store(tmp_path: Path
         w.nodes("Neuron", pa.table({"uid": [1, 2], "ckpt": ["c"] * 2, "run": ["r"] * 2,
                                     "epoch": [0, 0], "layer": [0, 1], "idx": [0, 0],
                                     "bias": [None, 0.5]}))  # fmt: skip
-        w.relationships("CONNECTS", pa.table({"src": [1], "dst": [3], "weight": [0.5]}))
+        w.relationships(
+            "CONNECTS", pa.table({"src": [1], "dst": [3], "weight": [0.5], "tap": [None]})
+        )
     server = nb.LocalNeo4j(data_dir=tmp_path / "neo4j", bolt_port=free_port())
     with pytest.raises(nb.BulkImportError, match="referring to missing node 3"):
         nb.bulk_import(w.close(), server, max_off_heap="1G")

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topograph import Checkpoint, InputError, nnstd
-from topograph.distances.nnstd import NNSTDOptions, layer_distance
+from topograph.measures.nnstd import NNSTDOptions, layer_distance
 
 from conftest import random_checkpoint
 
-METHODS = ["reference", "sparse"]
+METHODS = ["reference", "sparse", "large"]
 
 
 def _sets(pattern: np.ndarray) -> list[frozenset[int]]:
@@ -170,8 +170,8 @@ def test_widths_must_match() -> None:
         nnstd(a, b)
 
 
-def test_auto_picks_sparse_above_threshold() -> None:
-    assert NNSTDOptions(method="auto", sparse_above=10).resolve((5, 11, 3)) == "sparse"
+def test_auto_picks_large_above_threshold() -> None:
+    assert NNSTDOptions(method="auto", sparse_above=10).resolve((5, 11, 3)) == "large"
     assert NNSTDOptions(method="auto", sparse_above=10).resolve((5, 10, 3)) == "reference"
     with pytest.raises(InputError):
         NNSTDOptions(method="fast")  # type: ignore[arg-type]

@@ -44,7 +44,7 @@ def test_reference_values_exact_on_published_files(reference_rows: list[dict]) -
 def test_matchings_are_permutations(sample_dir: Path) -> None:
     with open_source(str(sample_dir)) as src:
         a, b = src.load("e5_s0_w0", 0), src.load("e5_s0_w9", 0)
-    for method in ("reference", "sparse"):
+    for method in ("reference", "sparse", "large"):
         res = nnstd(a, b, method=method)
         assert len(res.matchings) == 4
         for k, m in enumerate(res.matchings):
@@ -72,8 +72,8 @@ def _exact_cost(a: Checkpoint, b: Checkpoint, matching: np.ndarray) -> Fraction:
     return total
 
 
-def _layer0_sparse_equals_reference(source: Path, epoch: int) -> int:
-    """Layer 0: both methods reach the same optimal cost, exactly.
+def _layer0_sparse_equals_reference(source: Path, epoch: int, method: str = "sparse") -> int:
+    """Layer 0: ``method`` reaches the reference's optimal cost, exactly.
 
     Where several matchings are optimal the two solvers may pick different
     ones; their costs are then equal as rationals, and the float64 sums (in
@@ -86,19 +86,22 @@ def _layer0_sparse_equals_reference(source: Path, epoch: int) -> int:
     for r1, r2 in combinations(runs, 2):
         a, b = ckpts[r1], ckpts[r2]
         ref = nnstd(a, b, method="reference")
-        spa = nnstd(a, b, method="sparse")
-        assert spa.method == "sparse"
+        spa = nnstd(a, b, method=method)
+        assert spa.method == method
         assert _exact_cost(a, b, spa.matchings[0]) == _exact_cost(a, b, ref.matchings[0]), (r1, r2)
         assert spa.layers[0] == pytest.approx(ref.layers[0], rel=4e-16, abs=0), (r1, r2)
         count += 1
     return count
 
 
-def test_sparse_layer0_equals_reference_on_sample(sample_dir: Path) -> None:
-    assert _layer0_sparse_equals_reference(sample_dir, 190) == 3
+@pytest.mark.parametrize("method", ["sparse", "large"])
+def test_sparse_layer0_equals_reference_on_sample(sample_dir: Path, method: str) -> None:
+    assert _layer0_sparse_equals_reference(sample_dir, 190, method) == 3
 
 
 @needs_shared
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["sparse", "large"])
 @pytest.mark.parametrize("epoch", [0, 100, 190])
-def test_sparse_layer0_equals_reference_on_every_pair_of_an_epoch(epoch: int) -> None:
-    assert _layer0_sparse_equals_reference(SHARED_TOPO, epoch) == 45
+def test_sparse_layer0_equals_reference_on_every_pair_of_an_epoch(epoch: int, method: str) -> None:
+    assert _layer0_sparse_equals_reference(SHARED_TOPO, epoch, method) == 45

@@ -9,24 +9,25 @@ import pyarrow.parquet as pq
 import pytest
 
 from topograph import nnstd
-from topograph.distances.nnstd import NNSTDOptions
+from topograph.compute.pairs import across_runs, along_run, compute_pairs
 from topograph.loaders import open_source
+from topograph.measures.nnstd import NNSTDOptions
 from topograph.model import CheckpointKey
-from topograph.pairwise import across_runs, along_run, compute_pairs
-from topograph.parquet import (
-    DISTANCES_SCHEMA,
+from topograph.pipeline.tables import (
     distances_table,
     figure4_matrix,
     read_distances,
+    schema,
     write_table,
 )
 
 
 def test_pair_direction() -> None:
+    # across runs, a is the run that sorts later (the published Figure-4 loop)
     assert across_runs(["b", "a", "c"], 5) == [
-        (CheckpointKey("a", 5), CheckpointKey("b", 5)),
-        (CheckpointKey("a", 5), CheckpointKey("c", 5)),
-        (CheckpointKey("b", 5), CheckpointKey("c", 5)),
+        (CheckpointKey("b", 5), CheckpointKey("a", 5)),
+        (CheckpointKey("c", 5), CheckpointKey("a", 5)),
+        (CheckpointKey("c", 5), CheckpointKey("b", 5)),
     ]
     assert along_run("r", [20, 0, 10], consecutive=True) == [
         (CheckpointKey("r", 0), CheckpointKey("r", 10)),
@@ -38,8 +39,8 @@ def test_pair_direction() -> None:
 def test_one_and_two_workers_agree_and_match_direct(sample_dir: Path) -> None:
     with open_source(str(sample_dir)) as src:
         pairs = across_runs(src.runs(), 190) + along_run("e5_s0_w1", src.epochs("e5_s0_w1"))
-        one = compute_pairs(src, pairs, NNSTDOptions(), workers=1)
-        two = compute_pairs(src, pairs, NNSTDOptions(), workers=2)
+        one = compute_pairs(src, pairs, options=NNSTDOptions(), workers=1)
+        two = compute_pairs(src, pairs, options=NNSTDOptions(), workers=2)
         direct = [nnstd(src.load(*a), src.load(*b)) for a, b in pairs]
     for x, y, d in zip(one, two, direct, strict=True):
         assert (x.a, x.b) == (y.a, y.b)
@@ -52,7 +53,7 @@ def test_parquet_round_trip_loses_nothing(sample_dir: Path, tmp_path: Path) -> N
     with open_source(str(sample_dir)) as src:
         results = compute_pairs(src, across_runs(src.runs(), 0), workers=1)
     table = distances_table(results)
-    assert table.schema.equals(DISTANCES_SCHEMA, check_metadata=True)
+    assert table.schema.equals(schema("distances"), check_metadata=True)
     assert table.num_rows == 3 * 4
     out = tmp_path / "d.parquet"
     write_table(table, out)
@@ -63,7 +64,7 @@ def test_parquet_round_trip_loses_nothing(sample_dir: Path, tmp_path: Path) -> N
     rows = back.to_pylist()
     assert rows[0]["distance"] == results[0].result.layers[0]  # float64 exact
     df = raw.to_pandas()
-    assert list(df.columns) == DISTANCES_SCHEMA.names
+    assert list(df.columns) == schema("distances").names
     runs, m = figure4_matrix(back, 0, layer=2)
     assert runs == ["e5_s0_w0", "e5_s0_w1", "e5_s0_w9"]
     assert np.allclose(m, m.T) and np.all(np.diag(m) == 0)

@@ -11,7 +11,7 @@ from scipy.sparse.csgraph import connected_components
 
 from topograph import Checkpoint
 from topograph.loaders import open_source
-from topograph.spectral import layer_spectrum, network_spectrum
+from topograph.measures.spectral import layer_spectrum, network_spectrum
 
 from conftest import SAMPLE, SHARED_TOPO, random_checkpoint
 

@@ -1,3 +1,3 @@
 // MATCHES between neurons of checkpoint pairs, bulk: an Arrow table of
 // (from uid, to uid, layer, distance, method, version).
-COPY MATCHES FROM $matches
+COPY MATCHES FROM $batch

@@ -8,3 +8,6 @@ CREATE INDEX checkpoint_run_epoch IF NOT EXISTS FOR (c:Checkpoint) ON (c.run, c.
 CREATE INDEX layer_ckpt IF NOT EXISTS FOR (l:Layer) ON (l.ckpt);
 CREATE INDEX neuron_ckpt_layer IF NOT EXISTS FOR (n:Neuron) ON (n.ckpt, n.layer);
 CREATE INDEX nnstd_method IF NOT EXISTS FOR ()-[r:NNSTD]-() ON (r.method);
+// Bookkeeping: the writer lease and the checkpoint-number counter, one node each.
+CREATE CONSTRAINT topograph_lock_name IF NOT EXISTS FOR (l:TopographLock) REQUIRE l.name IS UNIQUE;
+CREATE CONSTRAINT topograph_counter_name IF NOT EXISTS FOR (k:TopographCounter) REQUIRE k.name IS UNIQUE;

@@ -1,13 +1,28 @@
 """Neo4j adapter: a real Neo4j 5 server over Bolt, with the official driver.
 
-Writes are batched: each statement sends up to ``batch_rows`` neurons or
-edges as parallel lists (UNWIND), never one round trip per edge. A checkpoint
-is written in several transactions and flagged ``complete`` in the last one,
-so a crash never leaves a checkpoint that looks whole.
+Writes are batched: each statement sends many neurons or edges as parallel
+lists (UNWIND), never one round trip per edge. A checkpoint of up to
+``tx_edges`` edges goes in one transaction; a bigger one in several bounded
+ones (its neurons, then its edges, ``tx_edges`` at a time), so a server with
+the default 1 GiB heap takes checkpoints of any size. Either way the
+checkpoint is flagged ``complete`` only in the last transaction: readers never
+see part of one as whole.
+
+One writer at a time: a store opened for writing holds the database's writer
+lease (:mod:`topograph.stores.lease`) until it is closed.
+
+Queries without ``write`` are checked by their plan before they run
+(:meth:`Neo4jStore._check_plan`, see :mod:`topograph.stores.guard`) and run
+in read access mode.
 
 Credentials: from the URI (``bolt://user:password@host:7687``) or from
 ``NEO4J_USER`` / ``NEO4J_PASSWORD``; :meth:`Neo4jStore.describe` and every
-error message show the URI without them.
+error message show the URI without them (:mod:`topograph.stores.uri`).
+
+A lost server: the driver retries a transaction for at most
+``TOPOGRAPH_NEO4J_RETRY`` seconds (default 15), then the operation stops with
+one line (:class:`~topograph.stores.base.StoreUnavailable`); whatever was
+committed stays, and running the same command again completes the work.
 """
 
 from __future__ import annotations
@@ -15,145 +30,293 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import numpy as np
-import pyarrow as pa
 
 import topograph.cypher as cypher
-from topograph.errors import TopographError, first_line
-from topograph.stores.base import GraphStore, QueryResult, plain
-from topograph.stores.rows import CheckpointRows
+from topograph.errors import InputError, TopographError, first_line
+from topograph.stores import lease as leases
+from topograph.stores.base import (
+    GraphStore,
+    QueryResult,
+    StoreError,
+    StoreUnavailable,
+    plain,
+)
+from topograph.stores.codec import EncodedCheckpoint
+from topograph.stores.guard import ReadOnlyViolation
+from topograph.stores.uri import SCHEMES, parse_server_uri, redact
 
-__all__ = ["Neo4jStore", "redact"]
+__all__ = ["READ_PROCEDURES", "SCHEMES", "Neo4jStore", "StoreError", "redact"]
 
-SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+RETRY_ENV = "TOPOGRAPH_NEO4J_RETRY"
+TX_EDGES_ENV = "TOPOGRAPH_NEO4J_TX_EDGES"
+#: Edges per transaction. 100,000 keeps one transaction's state well inside
+#: the transaction memory of a 1 GiB heap with two writers at once (a
+#: 500,000-edge transaction ran out of it).
+DEFAULT_TX_EDGES = 100_000
+
+#: Procedures a read-only query may CALL: the schema's names, nothing that
+#: acts on the server or reads outside the graph.
+READ_PROCEDURES = frozenset(
+    {
+        "db.labels",
+        "db.relationshiptypes",
+        "db.propertykeys",
+        "db.schema.visualization",
+        "db.schema.nodetypeproperties",
+        "db.schema.reltypeproperties",
+    }
+)
+#: Plan operators a read-only query may not hold, by name prefix: files
+#: (LoadCSV), commands on the server or on other sessions (SHOW ...,
+#: TERMINATE ...), its own transactions (CALL ... IN TRANSACTIONS). Writes
+#: are refused by the plan's query type before these are looked at.
+_DENIED_OPERATORS = {
+    "LoadCSV": "reads a file or a URL (LOAD CSV)",
+    "Show": "is an administration command (SHOW ...)",
+    "Terminate": "acts on other sessions (TERMINATE ...)",
+    "Transaction": "runs transactions of its own (CALL ... IN TRANSACTIONS)",
+}
 
 
-class StoreError(TopographError):
-    """The database could not be reached or refused an operation."""
-
-
-def _split(uri: str) -> tuple[str, str | None, str | None]:
-    """``uri`` without credentials (scheme, host, port, path and query kept), user, password.
-
-    Raises :class:`StoreError` for a malformed URI, without echoing it whole.
-    """
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
     try:
-        parts = urlsplit(uri)
-        port = parts.port
-    except ValueError as exc:
-        raise StoreError(f"malformed database URI ({exc})") from None
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if port:
-        host = f"{host}:{port}"
-    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return clean, user, password
-
-
-def redact(uri: str) -> str:
-    """``uri`` without user and password."""
-    return _split(uri)[0]
+        value = float(raw) if raw else default
+    except ValueError:
+        raise InputError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise InputError(f"{name} must be positive, got {raw!r}")
+    return value
 
 
 def _auth_from(uri: str) -> tuple[str, tuple[str, str] | None]:
-    clean, user, password = _split(uri)
-    user = user or os.environ.get("NEO4J_USER") or os.environ.get("NEO4J_USERNAME")
-    password = password or os.environ.get("NEO4J_PASSWORD")
+    parsed = parse_server_uri(uri)
+    user = parsed.user or os.environ.get("NEO4J_USER") or os.environ.get("NEO4J_USERNAME")
+    password = parsed.password or os.environ.get("NEO4J_PASSWORD")
     if password:
-        return clean, (user or "neo4j", password)
-    return clean, None
+        return parsed.clean, (user or "neo4j", password)
+    return parsed.clean, None
+
+
+def _operators(plan: Any) -> Iterator[tuple[str, str]]:
+    """``(operator name, details)`` of every operator of a plan (the driver's dict form)."""
+    stack = [plan] if plan else []
+    while stack:
+        op = stack.pop()
+        name = str(op.get("operatorType", "")).split("@", 1)[0]
+        yield name, str(op.get("args", {}).get("Details", ""))
+        stack.extend(op.get("children", []))
 
 
 class Neo4jStore(GraphStore):
-    """The graph in a Neo4j server. ``database``: Neo4j database name (default: the server's)."""
+    """The graph in a Neo4j server. ``database``: Neo4j database name (default: the server's).
+
+    ``read_only``: this connection never writes (and never takes the writer
+    lease); ``tx_edges``: edges per transaction (default
+    ``$TOPOGRAPH_NEO4J_TX_EDGES``, else 100,000).
+    """
 
     kind = "neo4j"
+    read_procedures = READ_PROCEDURES
 
     def __init__(
-        self, uri: str, database: str | None = None, tx_edges: int = 500_000, writers: int = 2
+        self,
+        uri: str,
+        database: str | None = None,
+        tx_edges: int | None = None,
+        writers: int = 2,
+        read_only: bool = False,
     ) -> None:
-        import neo4j
-        from neo4j.exceptions import AuthError, ServiceUnavailable
+        from neo4j.exceptions import AuthError
 
-        self.uri, auth = _auth_from(uri)
+        self.uri, self._auth = _auth_from(uri)
         self.database = database or os.environ.get("NEO4J_DATABASE") or None
-        self.tx_edges = tx_edges
+        self.tx_edges = tx_edges or int(_env_number(TX_EDGES_ENV, DEFAULT_TX_EDGES))
         self.writers = writers
+        self.read_only = read_only
+        self._retry = _env_number(RETRY_ENV, 15.0)
+        self._lease: leases.WriterLease | None = None
+        self._user_functions: frozenset[str] | None = None
         try:
-            self._driver = neo4j.GraphDatabase.driver(
-                self.uri, auth=auth, notifications_min_severity="OFF"
-            )
+            self._driver = self._new_driver()
             self._driver.verify_connectivity()
         except AuthError:
             raise StoreError(
                 f"{self.uri}: authentication failed (check NEO4J_USER/NEO4J_PASSWORD)"
             ) from None
-        except (ServiceUnavailable, OSError, ValueError) as exc:
-            raise StoreError(f"{self.uri}: cannot reach Neo4j ({first_line(exc)})") from None
+        except Exception as exc:
+            if isinstance(exc, TopographError):
+                raise
+            raise StoreUnavailable(f"{self.uri}: cannot reach Neo4j ({first_line(exc)})") from None
+
+    def _new_driver(self) -> Any:
+        import neo4j
+
+        return neo4j.GraphDatabase.driver(
+            self.uri,
+            auth=self._auth,
+            notifications_min_severity="OFF",
+            max_transaction_retry_time=self._retry,
+            connection_timeout=min(self._retry, 10.0),
+            connection_acquisition_timeout=self._retry + 10.0,
+        )
 
     def describe(self) -> str:
         return self.uri
 
+    def take_writer_lock(self) -> None:
+        if self.read_only or self._lease is not None:
+            return
+        with self._errors(write=True, what="writer lock"):
+            self._lease = leases.hold(
+                self._new_driver, self.database, self.uri, self.uri, leases.lock_wait()
+            )
+
     def close(self) -> None:
-        self._driver.close()
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            leases.let_go(lease)
+        driver = self.__dict__.pop("_driver", None)
+        if driver is not None:
+            driver.close()
+
+    @contextmanager
+    def _errors(self, write: bool = False, what: str = "query failed") -> Iterator[None]:
+        """Driver and server errors as one-line store errors (the URI never with credentials)."""
+        from neo4j.exceptions import (
+            ConstraintError,
+            DriverError,
+            Neo4jError,
+            ServiceUnavailable,
+            SessionExpired,
+        )
+
+        try:
+            yield
+        except TopographError:
+            raise
+        except (ServiceUnavailable, SessionExpired) as exc:
+            raise StoreUnavailable(
+                f"{self.uri}: lost the connection to Neo4j ({first_line(exc)}; retried "
+                f"{self._retry:g} s); what was committed is kept: run the same command again "
+                "when the server is back"
+            ) from None
+        except ConstraintError as exc:
+            raise StoreError(
+                f"{self.uri}: {what}: another writer stored the same key "
+                f"({first_line(Exception(exc.message or exc))})"
+            ) from None
+        except Neo4jError as exc:
+            msg = first_line(Exception(exc.message or exc))
+            if "MemoryPoolOutOfMemoryError" in str(exc.code):
+                raise StoreError(
+                    f"{self.uri}: {what}: the server ran out of transaction memory; lower "
+                    f"{TX_EDGES_ENV} (now {self.tx_edges}) or give the server more heap"
+                ) from None
+            if not write and ("read access mode" in msg or "not allowed" in msg.lower()):
+                raise StoreError(self.write_refused(f"{self.uri}: {what}: {msg}")) from None
+            raise StoreError(f"{self.uri}: {what}: {msg}") from None
+        except (DriverError, OverflowError) as exc:
+            raise StoreError(f"{self.uri}: {what}: {first_line(exc)}") from None
 
     def _session(self, write: bool):  # type: ignore[no-untyped-def]
         import neo4j
 
+        if write and self._lease is not None:
+            self._lease.check()
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
         return self._driver.session(database=self.database, default_access_mode=mode)
 
     def ensure_schema(self) -> None:
-        with self._session(write=True) as session:
+        with self._errors(write=True, what="schema"), self._session(write=True) as session:
             for stmt in cypher.statements("schema/neo4j"):
                 session.run(stmt).consume()
-            session.run("CALL db.awaitIndexes(300)").consume()
+            session.run(cypher.load("neo4j/await_indexes")).consume()
 
-    def query(
-        self, text: str, params: dict[str, Any] | None = None, write: bool = False
-    ) -> QueryResult:
-        from neo4j.exceptions import ClientError, DatabaseError
-
-        self.check_query(text, write)
-
+    def _run(self, text: str, params: dict[str, Any], write: bool) -> QueryResult:
         def work(tx: Any) -> QueryResult:
-            result = tx.run(text, params or {})
+            result = tx.run(text, params)
             keys = list(result.keys())
             rows = [tuple(plain(v) for v in rec.values()) for rec in result]
             return QueryResult(keys, rows)
 
-        try:
-            with self._session(write) as session:
-                if write:
-                    return session.execute_write(work)
-                return session.execute_read(work)
-        except (ClientError, DatabaseError) as exc:
-            msg = (exc.message or str(exc)).splitlines()[0]
-            raise StoreError(f"{self.uri}: query failed: {msg}") from None
+        with self._errors(write), self._session(write) as session:
+            if write:
+                return session.execute_write(work)
+            return session.execute_read(work)
 
-    def write_checkpoints(self, batch: Sequence[CheckpointRows]) -> None:
-        """Write each checkpoint in one transaction, ``writers`` transactions at a time.
+    def _unsafe_functions(self) -> frozenset[str]:
+        """Functions installed beyond Neo4j's own (asked once per connection)."""
+        if self._user_functions is None:
+            rows = self._named("neo4j/user_functions").rows
+            self._user_functions = frozenset(str(r[0]).lower() for r in rows)
+        return self._user_functions
+
+    def _check_plan(self, text: str, params: dict[str, Any]) -> None:
+        """Refuse unless Neo4j's own plan says the query only reads the graph.
+
+        ``EXPLAIN`` plans without running: the summary's ``query_type`` must
+        be ``"r"`` (``"w"``/``"rw"`` write, ``"s"`` changes the schema or the
+        server), and no operator may read files, command the server or other
+        sessions, or call a procedure outside :data:`READ_PROCEDURES`.
+        """
+
+        def explain(tx: Any) -> Any:
+            return tx.run("EXPLAIN " + text, params).consume()
+
+        with self._errors(write=False), self._session(write=False) as session:
+            summary = session.execute_read(explain)
+        kind = summary.query_type
+        if kind in ("w", "rw"):
+            raise ReadOnlyViolation(
+                self.write_refused(f"{self.uri}: read-only query refused: it writes")
+            )
+        if kind != "r":
+            raise ReadOnlyViolation(
+                f"{self.uri}: read-only query refused: it changes the schema or the server "
+                f"(query type {kind!r})"
+            )
+        for name, details in _operators(summary.plan):
+            for prefix, why in _DENIED_OPERATORS.items():
+                if name.startswith(prefix):
+                    raise ReadOnlyViolation(
+                        f"{self.uri}: read-only query refused: it {why} ({name})"
+                    )
+            if name == "ProcedureCall":
+                proc = details.split("(", 1)[0].strip().lower()
+                if proc not in READ_PROCEDURES:
+                    raise ReadOnlyViolation(
+                        f"{self.uri}: read-only query refused: procedure {proc} is not on the "
+                        f"read-only allow-list ({', '.join(sorted(READ_PROCEDURES))})"
+                    )
+
+    def _allocate_cids(self, n: int) -> int:
+        with self._errors(write=True, what="allocating checkpoint numbers"):
+            rows = self._named("neo4j/allocate_cids", {"n": n}, write=True).rows
+        return int(rows[0][0])
+
+    def _write_encoded(self, batch: Sequence[EncodedCheckpoint]) -> None:
+        """Write each checkpoint in its own transaction(s), ``writers`` checkpoints at a time.
 
         Parameters for the next checkpoint are packed in this thread while
         the writer threads' transactions run on the server.
         """
-        jobs: queue.Queue[CheckpointRows | None] = queue.Queue(maxsize=2 * self.writers)
+        jobs: queue.Queue[EncodedCheckpoint | None] = queue.Queue(maxsize=2 * self.writers)
         errors: list[BaseException] = []
 
         def writer() -> None:
             with self._session(write=True) as session:
-                while (rows := jobs.get()) is not None:
+                while (job := jobs.get()) is not None:
                     if errors:
                         continue
                     try:
-                        self._write_one(session, rows)
+                        with self._errors(write=True, what=f"writing {job.id}"):
+                            self._write_one(session, job)
                     except BaseException as exc:  # surfaced below, in the caller's thread
                         errors.append(exc)
 
@@ -161,66 +324,75 @@ class Neo4jStore(GraphStore):
         for t in threads:
             t.start()
         try:
-            for rows in batch:
+            for encoded in batch:
                 if errors:
                     break
-                jobs.put(rows)
+                jobs.put(encoded)
         finally:
             for _ in threads:
                 jobs.put(None)
             for t in threads:
                 t.join()
         if errors:
-            exc = errors[0]
-            if isinstance(exc, TopographError):
-                raise exc
-            raise StoreError(f"{self.uri}: write failed: {first_line(exc)}") from exc
+            raise errors[0]  # the first failure; the others follow from it
 
-    def _write_one(self, session: Any, rows: CheckpointRows) -> None:
-        ck = dict(rows.checkpoint)
-        ckpt = str(ck["id"])
-        nt, et = rows.neurons, rows.edges
-        uid = nt.column("uid").to_numpy()
-        base = int(uid[0])
-        graph = {
+    def _write_one(self, session: Any, e: EncodedCheckpoint) -> None:
+        ck = e.checkpoint
+        ckpt = e.id
+        neurons = {
             "ckpt": ckpt,
             "run": ck["run"],
             "epoch": ck["epoch"],
-            "uid": uid.tolist(),
-            "layer": nt.column("layer").to_numpy().tolist(),
-            "idx": nt.column("idx").to_numpy().tolist(),
-            "bias": nt.column("bias").to_pylist(),
+            "uid": (e.base + np.arange(e.neurons, dtype=np.int64)).tolist(),
+            "layer": e.position.tolist(),
+            "idx": e.index.tolist(),
+            "bias": [None if np.isnan(b) else b for b in e.bias.tolist()],
         }
-        src = et.column("src").to_numpy()
-        dst = et.column("dst").to_numpy()
-        weight = et.column("weight").to_numpy().astype(np.float64)
-        if len(src) <= self.tx_edges:
-            # The whole checkpoint in one transaction: atomic by itself.
-            graph.update(src=(src - base).tolist(), dst=(dst - base).tolist(), w=weight.tolist())
+        weight = e.weight.astype("float64")
+        if e.src.size + e.neurons <= self.tx_edges:
+            # The whole checkpoint in one transaction: atomic by itself. Neurons
+            # are created from this statement's own lists; edges address them
+            # by offset into that list (see neo4j/create_graph.cypher).
+            graph = {
+                **neurons,
+                "src": e.src.tolist(),
+                "dst": e.dst.tolist(),
+                "tap": e.tap.tolist(),
+                "w": weight.tolist(),
+            }
 
             def whole(tx: Any) -> None:
-                tx.run(cypher.load("neo4j/create_checkpoint"), ck=ck, layers=rows.layers).consume()
+                tx.run(cypher.load("neo4j/create_checkpoint"), ck=ck, layers=e.layers).consume()
                 tx.run(cypher.load("neo4j/create_graph"), graph).consume()
                 tx.run(cypher.load("neo4j/complete_checkpoint"), ckpt=ckpt).consume()
 
             session.execute_write(whole)
             return
-        # Too big for one transaction: neurons, then edges in batches of
-        # tx_edges, flagged complete only in the last transaction.
+        # Too big for one transaction: the Checkpoint node (complete = false),
+        # its neurons and its edges in batches of tx_edges, and the complete
+        # flag in a last transaction of its own.
         session.execute_write(
             lambda tx: tx.run(
-                cypher.load("neo4j/create_checkpoint"), ck=ck, layers=rows.layers
+                cypher.load("neo4j/create_checkpoint"), ck=ck, layers=e.layers
             ).consume()
         )
+        step = self.tx_edges
         try:
-            empty: dict[str, list[int]] = {"src": [], "dst": [], "w": []}
-            session.execute_write(
-                lambda tx: tx.run(cypher.load("neo4j/create_graph"), {**graph, **empty}).consume()
-            )
+            text = cypher.load("neo4j/create_neurons")
+            for s in range(0, e.neurons, step):
+                part = {
+                    k: (v[s : s + step] if isinstance(v, list) else v) for k, v in neurons.items()
+                }
+                session.execute_write(lambda tx, p=part: tx.run(text, p).consume())
             text = cypher.load("neo4j/create_edges")
-            for s in range(0, len(src), self.tx_edges):
-                e = s + self.tx_edges
-                p = {"src": src[s:e].tolist(), "dst": dst[s:e].tolist(), "w": weight[s:e].tolist()}
+            src, dst = e.base + e.src, e.base + e.dst
+            for s in range(0, src.size, step):
+                p = {
+                    "src": src[s : s + step].tolist(),
+                    "dst": dst[s : s + step].tolist(),
+                    "tap": e.tap[s : s + step].tolist(),
+                    "w": weight[s : s + step].tolist(),
+                }
                 session.execute_write(lambda tx, p=p: tx.run(text, p).consume())
             session.execute_write(
                 lambda tx: tx.run(cypher.load("neo4j/complete_checkpoint"), ckpt=ckpt).consume()
@@ -229,29 +401,23 @@ class Neo4jStore(GraphStore):
             # Leave no debris when we can; after a kill -9 the next ingest
             # removes it (complete = false).
             try:
-                self.delete_checkpoint(ckpt)
+                self._delete_checkpoint(ckpt)
             except Exception:
                 pass
             raise
 
-    def _create_matches(self, matches: pa.Table) -> None:
+    def _create_matches(self, matches: dict[str, Any]) -> None:
         text = cypher.load("neo4j/create_matches")
-        cols = {name: matches.column(name).to_pylist() for name in matches.column_names}
+        cols = {name: values.tolist() for name, values in matches.items()}
         step = 50_000
-        with self._session(write=True) as session:
-            for s in range(0, matches.num_rows, step):
-                params = {
-                    "src": cols["src"][s : s + step],
-                    "dst": cols["dst"][s : s + step],
-                    "layer": cols["layer"][s : s + step],
-                    "distance": cols["distance"][s : s + step],
-                    "method": cols["method"][s : s + step],
-                    "version": cols["version"][s : s + step],
-                }
+        with self._errors(write=True, what="writing MATCHES"), self._session(write=True) as session:
+            for s in range(0, len(cols["src"]), step):
+                params = {name: values[s : s + step] for name, values in cols.items()}
                 session.execute_write(lambda tx, p=params: tx.run(text, p).consume())
 
-    def delete_checkpoint(self, ckpt_id: str) -> None:
-        with self._session(write=True) as session:
-            # CALL ... IN TRANSACTIONS needs an implicit (auto-commit) transaction.
-            session.run(cypher.load("neo4j/delete_checkpoint"), ckpt=ckpt_id).consume()
-            session.run(cypher.load("neo4j/delete_checkpoint_nodes"), ckpt=ckpt_id).consume()
+    def _delete_checkpoint(self, ckpt_id: str) -> None:
+        with self._errors(write=True, what=f"deleting {ckpt_id}"):
+            with self._session(write=True) as session:
+                # CALL ... IN TRANSACTIONS needs an implicit (auto-commit) transaction.
+                session.run(cypher.load("neo4j/delete_checkpoint"), ckpt=ckpt_id).consume()
+                session.run(cypher.load("neo4j/delete_checkpoint_nodes"), ckpt=ckpt_id).consume()

@@ -7,11 +7,13 @@ skips it, for a new database only. Three steps, one function or class each:
 
 1. :class:`ImportWriter` writes one pyarrow table per node label and
    relationship type (the graph model's columns, :data:`NODE_COLUMNS`,
-   :data:`RELATIONSHIP_COLUMNS`) in the importer's format: per label or type
+   :data:`RELATIONSHIP_COLUMNS`, encoded by :mod:`topograph.stores.codec`:
+   the very graph the online path writes) in the importer's format: per label or type
    a one-line header file with typed fields (``uid:ID(Neuron){id-type:long}``,
    ``:START_ID(Neuron)``, ``weight:float``) and data parts written by
    pyarrow's CSV writer, or Parquet files, which the importer also reads.
-   :func:`write_checkpoints` feeds it :class:`CheckpointRows`.
+   :func:`write_checkpoints` feeds it encoded checkpoints
+   (:class:`~topograph.stores.codec.EncodedCheckpoint`).
 2. A server handle runs the importer while that server is stopped:
    :class:`LocalNeo4j` drives ``scripts/neo4j-local/neo4j-local.sh``
    (``import``: the importer from the same Neo4j jars), :class:`ComposeNeo4j`
@@ -20,7 +22,9 @@ skips it, for a new database only. Three steps, one function or class each:
    of ``cypher/schema/neo4j.cypher`` (after the import: the importer builds no
    index, and creating them on the finished store is one scan per index) and
    compares node and relationship counts, read through Bolt, with the rows
-   written.
+   written. It also sets the checkpoint-number counter the online path
+   allocates from, so a later online ingest numbers its checkpoints after
+   the imported ones.
 
 :func:`bulk_import` runs the three.
 
@@ -51,12 +55,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from topograph.errors import TopographError, first_line
-from topograph.stores.rows import CheckpointRows
+from topograph.stores.codec import EncodedCheckpoint
 
 __all__ = [
     "NODE_COLUMNS",
@@ -106,6 +111,11 @@ NODE_COLUMNS: dict[str, pa.Schema] = {
             ("n_out", pa.int64()),
             ("nnz", pa.int64()),
             ("density", pa.float64()),
+            ("name", pa.string()),
+            ("kind", pa.string()),
+            ("kernel", pa.string()),
+            ("block", pa.int64()),
+            ("topology", pa.string()),
         ]
     ),
     "Neuron": pa.schema(
@@ -133,16 +143,26 @@ RELATIONSHIP_COLUMNS: dict[str, tuple[str, str, pa.Schema]] = {
     "CONNECTS": (
         "Neuron",
         "Neuron",
-        pa.schema([("src", pa.int64()), ("dst", pa.int64()), ("weight", pa.float32())]),
+        pa.schema(
+            [
+                ("src", pa.int64()),
+                ("dst", pa.int64()),
+                ("weight", pa.float32()),
+                # null for 0 (every dense layer's): the online path leaves it unset too
+                ("tap", pa.int32()),
+            ]
+        ),
     ),
 }
 
 # Arrow type -> the importer's header type. float32 stays "float": the importer
 # parses it as float32 and widens it (--normalize-types, the default), so a
-# weight reads back exactly as the online path stores it (float32 -> float64).
+# weight reads back exactly as the online path stores it (float32 -> float64);
+# "int" likewise becomes a long, as every integer the online path sends is.
 _HEADER_TYPES = {
     pa.string(): "string",
     pa.int64(): "long",
+    pa.int32(): "int",
     pa.float64(): "double",
     pa.float32(): "float",
     pa.bool_(): "boolean",
@@ -382,44 +402,77 @@ class ImportWriter:
 
 
 def checkpoint_tables(
-    batch: Sequence[CheckpointRows], known_runs: set[str] | None = None
+    batch: Sequence[EncodedCheckpoint], known_runs: set[str] | None = None
 ) -> dict[str, pa.Table]:
-    """Tables of the graph model for whole checkpoints, one per label and type.
+    """Tables of the graph model for whole encoded checkpoints, one per label and type.
 
-    Checkpoints are written ``complete = true``: an import is all or nothing.
-    Runs in ``known_runs`` get no node (it is updated with the new ones), so
-    a stream of batches writes each Run once.
+    The same nodes, relationships and properties as the online path writes
+    (``neo4j/create_checkpoint`` and ``neo4j/create_graph``): neuron uids
+    ``base + offset``; null where the online path leaves a property unset (a
+    neuron without bias, a tap of 0, a checkpoint without accuracy).
+    Checkpoints are written ``complete = true``: an import is all or
+    nothing. Runs in ``known_runs`` get no node (it is updated with the new
+    ones), so a stream of batches writes each Run once.
     """
     known = known_runs if known_runs is not None else set()
-    ckpts = [{**r.checkpoint, "complete": True} for r in batch]
-    layers = [layer for r in batch for layer in r.layers]
+    ckpts = [{**e.checkpoint, "complete": True} for e in batch]
+    layers = [layer for e in batch for layer in e.layers]
     new_runs = sorted({str(c["run"]) for c in ckpts} - known)
     known.update(new_runs)
+
+    def neurons(e: EncodedCheckpoint) -> pa.Table:
+        n = e.neurons
+        ck = e.checkpoint
+        return pa.table(
+            {
+                "uid": pa.array(e.base + np.arange(n, dtype=np.int64)),
+                "ckpt": pa.repeat(pa.scalar(e.id, pa.string()), n),
+                "run": pa.repeat(pa.scalar(str(ck["run"]), pa.string()), n),
+                "epoch": pa.repeat(pa.scalar(int(ck["epoch"]), pa.int64()), n),
+                "layer": pa.array(e.position),
+                "idx": pa.array(e.index),
+                "bias": pa.array(e.bias, mask=np.isnan(e.bias)),
+            },
+            schema=NODE_COLUMNS["Neuron"],
+        )
+
+    def edges(e: EncodedCheckpoint) -> pa.Table:
+        return pa.table(
+            {
+                "src": pa.array(e.base + e.src),
+                "dst": pa.array(e.base + e.dst),
+                "weight": pa.array(e.weight, pa.float32()),
+                "tap": pa.array(e.tap, pa.int32(), mask=e.tap == 0),
+            },
+            schema=RELATIONSHIP_COLUMNS["CONNECTS"][2],
+        )
+
     return {
         "Run": pa.table({"name": pa.array(new_runs, pa.string())}),
         "Checkpoint": pa.Table.from_pylist(ckpts, schema=NODE_COLUMNS["Checkpoint"]),
         "Layer": pa.Table.from_pylist(layers, schema=NODE_COLUMNS["Layer"]),
-        "Neuron": pa.concat_tables([r.neurons for r in batch]),
+        "Neuron": pa.concat_tables([neurons(e) for e in batch]),
         "HAS_CHECKPOINT": pa.table(
             {"src": [str(c["run"]) for c in ckpts], "dst": [str(c["id"]) for c in ckpts]}
         ),
         "HAS_LAYER": pa.table(
             {"src": [str(x["ckpt"]) for x in layers], "dst": [str(x["id"]) for x in layers]}
         ),
-        "CONNECTS": pa.concat_tables([r.edges for r in batch]),
+        "CONNECTS": pa.concat_tables([edges(e) for e in batch]),
     }
 
 
 def write_checkpoints(
-    writer: ImportWriter, rows: Iterable[CheckpointRows], batch_edges: int = 2_000_000
+    writer: ImportWriter, encoded: Iterable[EncodedCheckpoint], batch_edges: int = 2_000_000
 ) -> int:
-    """Write every checkpoint of ``rows`` (a stream) through ``writer``; returns their count.
+    """Write every checkpoint of ``encoded`` (a stream) through ``writer``; returns their count.
 
     Checkpoints are grouped into batches of about ``batch_edges`` edges so
-    that small checkpoints do not make small parts.
+    that small checkpoints do not make small parts; only one batch is held
+    in memory at a time.
     """
     known: set[str] = set()
-    batch: list[CheckpointRows] = []
+    batch: list[EncodedCheckpoint] = []
     edges = count = 0
 
     def flush() -> None:
@@ -430,10 +483,10 @@ def write_checkpoints(
                 writer.relationships(name, table)
         batch.clear()
 
-    for r in rows:
-        batch.append(r)
+    for e in encoded:
+        batch.append(e)
         count += 1
-        edges += r.edges.num_rows
+        edges += int(e.src.size)
         if edges >= batch_edges:
             flush()
             edges = 0
@@ -640,14 +693,18 @@ def finish(
 ) -> tuple[dict[str, int], float, float]:
     """Create the schema, then check counts through Bolt; (counts, schema s, verify s).
 
-    Raises :class:`BulkImportError` when a label's or type's count differs
-    from ``expected``.
+    Also sets the checkpoint-number counter above the imported numbers (what
+    the online path leaves after writing the same checkpoints). Raises
+    :class:`BulkImportError` when a label's or type's count differs from
+    ``expected``.
     """
     from topograph.stores.neo4j import Neo4jStore
 
     t0 = time.perf_counter()
     with Neo4jStore(uri, database=database) as store:
         store.ensure_schema()  # constraints and indexes, then awaits them online
+        # Allocating none creates the counter at the largest stored cid + 1.
+        store._allocate_cids(0)
         t1 = time.perf_counter()
         counts = {k: v for k, v in store.status().counts.items() if k in COUNTED}
     t2 = time.perf_counter()

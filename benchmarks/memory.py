@@ -1,0 +1,87 @@
+"""Peak memory of ingest, analyze and export on 10 %, 50 % and 100 % of a big archive.
+
+Run: ``python benchmarks/memory.py [--work DIR] [--runs 4] [--epochs 250]``
+
+Makes (once, with ``benchmarks/make_archive.py``) the synthetic archive at
+10 %, 50 % and 100 % of ``--epochs`` per run (by default 100, 500 and 1,000
+checkpoints, about 5, 25 and 51 M edges), then for each size runs, in a fresh
+embedded store, each command under ``/usr/bin/time -v``:
+
+* ``topograph ingest`` of the folder,
+* ``topograph analyze --workers 2`` (the default plan: across runs at every
+  epoch, along every run with MATCHES, spectral properties of everything),
+* ``topograph export distances`` and ``export spectral``,
+
+and prints the peak resident set size of each (the largest process of the
+command's tree, worker processes included), its wall time, and the ratio of
+each peak to the 10 % one: flat means memory does not grow with the archive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Peak RSS (MiB) and wall seconds of ``cmd`` under ``/usr/bin/time -v``."""
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
+    h, m, s = (float(x) if x else 0.0 for x in wall.groups())
+    return rss / 1024, h * 3600 + m * 60 + s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("out/memory"))
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=250)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    topograph = [sys.executable, "-m", "topograph"]
+    rows: dict[str, list[tuple[int, float, float]]] = {}
+    for pct in (10, 50, 100):
+        epochs = args.epochs * pct // 100
+        data = args.work / f"archive-{pct}"
+        if not data.is_dir():
+            subprocess.run(
+                [sys.executable, str(HERE / "make_archive.py"), str(data),
+                 "--runs", str(args.runs), "--epochs", str(epochs)],
+                check=True,
+            )  # fmt: skip
+        db = args.work / f"store-{pct}.lbdb"
+        for p in args.work.glob(f"store-{pct}.lbdb*"):
+            p.unlink() if p.is_file() else shutil.rmtree(p)
+        db_args = ["--db", str(db)]
+        steps = {
+            "ingest": [*topograph, "ingest", str(data), *db_args, "--no-progress"],
+            "analyze": [*topograph, "analyze", *db_args, "--workers", str(args.workers),
+                        "--no-progress"],
+            "export distances": [*topograph, "export", "distances",
+                                 str(args.work / f"d-{pct}.parquet"), *db_args],
+            "export spectral": [*topograph, "export", "spectral",
+                                str(args.work / f"s-{pct}.parquet"), *db_args],
+        }  # fmt: skip
+        for name, cmd in steps.items():
+            rss, wall = timed(cmd)
+            rows.setdefault(name, []).append((pct, rss, wall))
+            print(f"{pct:>4}% {name:<17} peak {rss:8.0f} MiB  {wall:8.1f} s", flush=True)
+    print("\n## peak RSS against the 10 % archive (1.00 = flat)")
+    print(f"{'step':<17} " + " ".join(f"{p:>16}" for p in ("10 %", "50 %", "100 %")))
+    for name, points in rows.items():
+        base = points[0][1]
+        cells = " ".join(f"{rss:7.0f} MiB {rss / base:4.2f}x" for _, rss, _ in points)
+        print(f"{name:<17} {cells}")
+
+
+if __name__ == "__main__":
+    main()

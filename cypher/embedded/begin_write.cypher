@@ -1,0 +1,2 @@
+// Start a read-write transaction.
+BEGIN TRANSACTION

@@ -1,0 +1,2 @@
+// Bulk load of CONNECTS from an Arrow table (source uid, target uid, weight, tap).
+COPY CONNECTS FROM $batch

@@ -10,7 +10,7 @@ skips it, for a new database only. Three steps, one function or class each:
    :data:`RELATIONSHIP_COLUMNS`, encoded by :mod:`topograph.stores.codec`:
    the very graph the online path writes) in the importer's format: per label or type
    a one-line header file with typed fields (``uid:ID(Neuron){id-type:long}``,
-   ``:START_ID(Neuron)``, ``weight:float``) and data parts written by
+   ``:START_ID(Neuron)``, ``weight:double``) and data parts written by
    pyarrow's CSV writer, or Parquet files, which the importer also reads.
    :func:`write_checkpoints` feeds it encoded checkpoints
    (:class:`~topograph.stores.codec.EncodedCheckpoint`).
@@ -46,6 +46,7 @@ Measured on the published set and a 50M-edge synthetic archive:
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 import zlib
@@ -54,6 +55,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
+from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
@@ -147,7 +149,7 @@ RELATIONSHIP_COLUMNS: dict[str, tuple[str, str, pa.Schema]] = {
             [
                 ("src", pa.int64()),
                 ("dst", pa.int64()),
-                ("weight", pa.float32()),
+                ("weight", pa.float64()),
                 # null for 0 (every dense layer's): the online path leaves it unset too
                 ("tap", pa.int32()),
             ]
@@ -155,16 +157,16 @@ RELATIONSHIP_COLUMNS: dict[str, tuple[str, str, pa.Schema]] = {
     ),
 }
 
-# Arrow type -> the importer's header type. float32 stays "float": the importer
-# parses it as float32 and widens it (--normalize-types, the default), so a
-# weight reads back exactly as the online path stores it (float32 -> float64);
-# "int" likewise becomes a long, as every integer the online path sends is.
+# Arrow type -> the importer's header type. Weights go as doubles (the float32
+# widened, written in full): the online path stores exactly that double. As
+# "float" the importer would store the double nearest the float's shortest
+# decimal (-0.081579156, not -0.08157915621995926), another value. "int"
+# becomes a long (--normalize-types, the default), as the online path's are.
 _HEADER_TYPES = {
     pa.string(): "string",
     pa.int64(): "long",
     pa.int32(): "int",
     pa.float64(): "double",
-    pa.float32(): "float",
     pa.bool_(): "boolean",
 }
 
@@ -441,7 +443,7 @@ def checkpoint_tables(
             {
                 "src": pa.array(e.base + e.src),
                 "dst": pa.array(e.base + e.dst),
-                "weight": pa.array(e.weight, pa.float32()),
+                "weight": pa.array(e.weight.astype(np.float64)),
                 "tap": pa.array(e.tap, pa.int32(), mask=e.tap == 0),
             },
             schema=RELATIONSHIP_COLUMNS["CONNECTS"][2],
@@ -510,6 +512,9 @@ class Neo4jServer(Protocol):
 
     def stop(self) -> None: ...
 
+    def check_target(self, database: str, overwrite: bool) -> None:
+        """Refuse early (before files are written, before a stop) what the importer would."""
+
     def run_importer(
         self, files: ImportFiles, database: str, overwrite: bool, options: Sequence[str]
     ) -> str: ...
@@ -535,7 +540,7 @@ def _run(cmd: Sequence[str], env: Mapping[str, str] | None, what: str) -> str:
             (ln for ln in reversed(lines) if "error" in ln.lower() or "exception" in ln.lower()),
             lines[-1] if lines else f"exit code {proc.returncode}",
         )
-        raise BulkImportError(f"{what} failed: {why}")
+        raise BulkImportError(f"{what} failed: {why.removeprefix('neo4j-local: error: ')}")
     return proc.stdout
 
 
@@ -551,19 +556,60 @@ def default_script() -> Path:
 class LocalNeo4j:
     """The server ``scripts/neo4j-local/neo4j-local.sh`` runs for ``data_dir``.
 
-    ``http_port``: None starts it without HTTP. ``env``: more variables for
-    the script (``NEO4J_HEAP``, ``NEO4J_PAGECACHE``, ``NEO4J_ADMIN_HEAP``...).
+    ``data_dir``: None is the script's own choice (``$NEO4J_DATA_DIR``, else
+    its cache). ``http_port``: the HTTP port (Neo4j Browser) it is started
+    with; ``"off"`` none; None the script's default (``$NEO4J_HTTP_PORT``,
+    else 7474). ``env``: more variables for the script (``NEO4J_HEAP``,
+    ``NEO4J_PAGECACHE``, ``NEO4J_ADMIN_HEAP``...). :meth:`attach` makes one
+    for the server a Bolt URI names.
     """
 
-    data_dir: Path
+    data_dir: Path | None = None
     bolt_port: int = 7687
-    http_port: int | None = None
+    http_port: int | Literal["off"] | None = "off"
     script: Path = field(default_factory=default_script)
     env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def attach(
+        cls, uri: str, data_dir: Path | None = None, script: Path | None = None
+    ) -> LocalNeo4j:
+        """The script's server for ``data_dir`` that ``uri`` (``bolt://127.0.0.1:PORT``) names.
+
+        When it runs, it must listen on the URI's port; it is started again on
+        its HTTP port (or without HTTP, as it ran). When it does not run, it is
+        started on the URI's port with the script's default HTTP port.
+        """
+        from topograph.stores.uri import parse_server_uri
+
+        parsed = parse_server_uri(uri)
+        parts = urlsplit(parsed.clean)
+        if parts.scheme != "bolt" or parts.hostname not in ("127.0.0.1", "localhost"):
+            raise BulkImportError(
+                f"{parsed.clean}: a bulk import drives the local server of "
+                "scripts/neo4j-local (bolt://127.0.0.1:PORT); for Docker give the compose file"
+            )
+        bolt = parts.port or 7687
+        base = cls(data_dir, bolt, script=script or default_script())
+        data_dir = base.resolved_data_dir()
+        ports = base.running_ports()
+        if ports is None:
+            return cls(data_dir, bolt, None, base.script)
+        if ports[0] != bolt:
+            raise BulkImportError(
+                f"the local Neo4j server of {base.where} listens on Bolt port {ports[0]}, "
+                f"not {bolt} ({parsed.clean}): give --db bolt://127.0.0.1:{ports[0]}, or the "
+                "data dir of the server on that port"
+            )
+        return cls(data_dir, bolt, "off" if ports[1] is None else ports[1], base.script)
 
     @property
     def uri(self) -> str:
         return f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def where(self) -> str:
+        return str(self.data_dir) if self.data_dir is not None else "neo4j-local.sh's data dir"
 
     def _cmd(self, *args: str) -> list[str]:
         if not self.script.is_file():
@@ -573,27 +619,58 @@ class LocalNeo4j:
         return ["bash", str(self.script), *args]
 
     def _env(self) -> dict[str, str]:
+        if self.data_dir is None:
+            return dict(self.env)
         return {**self.env, "NEO4J_DATA_DIR": str(self.data_dir)}
 
-    def running(self) -> bool:
-        proc = subprocess.run(
+    def _status(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             self._cmd("status"),
             env={**os.environ, **self._env()},
             capture_output=True,
+            text=True,
             check=False,
         )
-        return proc.returncode == 0
 
-    def start(self) -> None:
-        http = "off" if self.http_port is None else str(self.http_port)
-        _run(
-            self._cmd("start", "--port", str(self.bolt_port), "--http-port", http),
-            self._env(),
-            f"starting Neo4j in {self.data_dir}",
+    def resolved_data_dir(self) -> Path | None:
+        """``data_dir``, else the one the script chooses (it names it in its status line)."""
+        if self.data_dir is not None:
+            return self.data_dir
+        found = re.search(r"data (\S+?)\)?$", self._status().stdout.strip())
+        return Path(found.group(1).rstrip(",)")) if found else None
+
+    def running_ports(self) -> tuple[int, int | None] | None:
+        """(Bolt port, HTTP port or None) of the running server, None when it does not run."""
+        proc = self._status()
+        if proc.returncode != 0:
+            return None
+        bolt = re.search(r"bolt://[^:\s]+:(\d+)", proc.stdout)
+        http = re.search(r"http://[^:\s]+:(\d+)", proc.stdout)
+        return (
+            int(bolt.group(1)) if bolt else self.bolt_port,
+            int(http.group(1)) if http else None,
         )
 
+    def running(self) -> bool:
+        return self.running_ports() is not None
+
+    def start(self) -> None:
+        args = ["start", "--port", str(self.bolt_port)]
+        if self.http_port is not None:
+            args += ["--http-port", str(self.http_port)]
+        _run(self._cmd(*args), self._env(), f"starting Neo4j in {self.where}")
+
     def stop(self) -> None:
-        _run(self._cmd("stop"), self._env(), f"stopping Neo4j in {self.data_dir}")
+        _run(self._cmd("stop"), self._env(), f"stopping Neo4j in {self.where}")
+
+    def check_target(self, database: str, overwrite: bool) -> None:
+        """The script's own refusal of an existing database without ``overwrite``, up front."""
+        store = self.data_dir / "data" / "databases" / database if self.data_dir else None
+        if not overwrite and store is not None and store.is_dir() and any(store.iterdir()):
+            raise BulkImportError(
+                f"database '{database}' already exists in {self.data_dir}: --overwrite "
+                "replaces it (its graph is lost), or import into a new data dir"
+            )
 
     def run_importer(
         self, files: ImportFiles, database: str, overwrite: bool, options: Sequence[str]
@@ -602,7 +679,7 @@ class LocalNeo4j:
         if overwrite:
             args.append("--overwrite")
         args += [*files.importer_args(), *options]
-        return _run(self._cmd(*args), self._env(), f"import into {self.data_dir}")
+        return _run(self._cmd(*args), self._env(), f"import into {self.where}")
 
 
 @dataclass(frozen=True)
@@ -637,6 +714,9 @@ class ComposeNeo4j:
 
     def stop(self) -> None:
         _run(self._compose("stop", self.service), None, "docker compose stop")
+
+    def check_target(self, database: str, overwrite: bool) -> None:
+        """Nothing to look at from here: the data volume is Docker's (the importer refuses)."""
 
     def run_importer(
         self, files: ImportFiles, database: str, overwrite: bool, options: Sequence[str]
@@ -689,15 +769,20 @@ class BulkReport:
 
 
 def finish(
-    uri: str, expected: Mapping[str, int], database: str | None = None
+    uri: str,
+    expected: Mapping[str, int],
+    database: str | None = None,
+    empty_strings: bool = False,
 ) -> tuple[dict[str, int], float, float]:
     """Create the schema, then check counts through Bolt; (counts, schema s, verify s).
 
     Also sets the checkpoint-number counter above the imported numbers (what
-    the online path leaves after writing the same checkpoints). Raises
-    :class:`BulkImportError` when a label's or type's count differs from
-    ``expected``.
+    the online path leaves after writing the same checkpoints), and with
+    ``empty_strings`` (after Parquet files) puts back the empty strings the
+    importer dropped. Raises :class:`BulkImportError` when a label's or
+    type's count differs from ``expected``.
     """
+    import topograph.cypher as cypher
     from topograph.stores.neo4j import Neo4jStore
 
     t0 = time.perf_counter()
@@ -705,6 +790,8 @@ def finish(
         store.ensure_schema()  # constraints and indexes, then awaits them online
         # Allocating none creates the counter at the largest stored cid + 1.
         store._allocate_cids(0)
+        if empty_strings:
+            store._run(cypher.load("neo4j/bulk_empty_strings"), {}, write=True)
         t1 = time.perf_counter()
         counts = {k: v for k, v in store.status().counts.items() if k in COUNTED}
     t2 = time.perf_counter()
@@ -744,6 +831,7 @@ def bulk_import(
         opts.append(f"--max-off-heap-memory={max_off_heap}")
     if threads:
         opts.append(f"--threads={threads}")
+    server.check_target(database, overwrite)
     t = time.perf_counter()
     was_running = server.running()
     if was_running:
@@ -765,5 +853,7 @@ def bulk_import(
     report.start_seconds = time.perf_counter() - t
     expected = {k: files.counts.get(k, 0) for k in COUNTED}
     db = None if database == "neo4j" else database
-    report.counts, report.schema_seconds, report.verify_seconds = finish(server.uri, expected, db)
+    report.counts, report.schema_seconds, report.verify_seconds = finish(
+        server.uri, expected, db, empty_strings=files.format == "parquet"
+    )
     return report

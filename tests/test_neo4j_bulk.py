@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def test_headers_name_id_spaces_and_types() -> None:
     assert nb.relationship_header("CONNECTS") == [
         ":START_ID(Neuron)",
         ":END_ID(Neuron)",
-        "weight:float",
+        "weight:double",
         "tap:int",
     ]
     assert nb.node_header("Layer")[-5:] == [
@@ -101,9 +102,9 @@ def test_writer_files_hold_every_row_exactly(
     assert back.num_rows == 164_600
     src = np.concatenate([e.base + e.src for e in sample_rows])
     assert back.column(":START_ID(Neuron)").to_pylist() == [str(v) for v in src.tolist()]
-    # float32 text parses back to the very same float32 (what the importer's "float" does)
-    w32 = np.array(back.column("weight:float").to_pylist(), dtype=np.float32)
-    assert np.array_equal(w32, np.concatenate([e.weight for e in sample_rows]))
+    # the float32 widened, in full: the text parses back to the double the online path stores
+    w64 = np.array(back.column("weight:double").to_pylist(), dtype=np.float64)
+    assert np.array_equal(w64, np.concatenate([e.weight for e in sample_rows]).astype(np.float64))
     assert set(back.column("tap:int").to_pylist()) == {""}, "dense layers: no tap property"
     neurons = _read_csv(files.nodes["Neuron"])
     assert neurons.num_rows == SAMPLE_COUNTS["Neuron"]
@@ -123,7 +124,7 @@ def test_writer_parquet_carries_the_header_in_column_names(
     files = w.close()
     t = pq.read_table(files.relationships["CONNECTS"][0])
     assert t.column_names == nb.relationship_header("CONNECTS")
-    assert t.schema.field("weight:float").type == pa.float32()
+    assert t.schema.field("weight:double").type == pa.float64()
     assert files.importer_args()[0] == "--input-type=parquet"
 
 
@@ -190,3 +191,95 @@ def test_a_bad_row_fails_the_import_naming_it_and_leaves_no_store(tmp_path: Path
         nb.bulk_import(w.close(), server, max_off_heap="1G")
     assert not (tmp_path / "neo4j" / "data" / "databases" / "neo4j").exists()
     assert not server.running()
+
+
+#: The key property of each label of the graph model.
+KEYS = {"Run": "name", "Checkpoint": "id", "Layer": "id", "Neuron": "uid"}
+RELATIONSHIPS = {
+    "HAS_CHECKPOINT": ("Run", "Checkpoint"),
+    "HAS_LAYER": ("Checkpoint", "Layer"),
+    "CONNECTS": ("Neuron", "Neuron"),
+}
+
+
+def graph_digest(uri: str) -> dict[str, tuple[int, str]]:
+    """(count, SHA-256) of every label's nodes and every type's relationships, all properties.
+
+    Nodes as their sorted property maps; relationships as (start key, end
+    key, property map); floats by repr, so a changed bit changes the digest.
+    The cid counter's value goes in too: it decides what the next ingest numbers.
+    """
+    import hashlib
+    import json
+
+    def digest(rows: list[Any]) -> tuple[int, str]:
+        lines = sorted(json.dumps(r, sort_keys=True) for r in rows)
+        return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+    out = {}
+    for label in KEYS:
+        out[label] = digest(_driver_rows(uri, f"MATCH (n:{label}) RETURN properties(n)"))
+    for rel, (a, b) in RELATIONSHIPS.items():
+        text = f"MATCH (a:{a})-[r:{rel}]->(b:{b}) RETURN a.{KEYS[a]}, b.{KEYS[b]}, properties(r)"
+        out[rel] = digest(_driver_rows(uri, text))
+    counter = "MATCH (k:TopographCounter {name: 'cid'}) RETURN k.next"
+    out["cid counter"] = digest(_driver_rows(uri, counter))
+    return out
+
+
+@pytest.mark.slow
+@local_neo4j_skip
+def test_ingest_bulk_writes_the_graph_the_online_ingest_writes(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    """``topograph ingest --bulk`` against the online ingest of the same files: equal graphs.
+
+    Dense layers (the sample) and conv layers (taps, kernels, blocks,
+    accuracy) from the CNN fixture, in one store; CSV and Parquet import files.
+    """
+    import subprocess
+    import sys
+
+    from topograph.pipeline.ingest import ingest as online_ingest
+    from topograph.stores import open_store
+
+    from conftest import REPO, wipe_neo4j
+
+    paths = [str(sample_dir), str(REPO / "tests" / "data" / "checkpoints" / "cnn" / "npz")]
+    data, port = tmp_path / "neo4j", free_port()
+    uri = f"bolt://127.0.0.1:{port}"
+    env = {**os.environ, "NEO4J_HTTP_PORT": "off", "NEO4J_TX_LOG_PREALLOCATE": "false"}
+    cmd = [sys.executable, "-m", "topograph", "ingest", "--bulk", "--no-progress",
+           "--db", uri, "--neo4j-data", str(data), "--work-dir", str(tmp_path), *paths]  # fmt: skip
+    server = nb.LocalNeo4j(data_dir=data, bolt_port=port)
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        assert "13 checkpoints imported into a new database" in proc.stdout
+        assert "counts verified: 4 Run, 13 Checkpoint, 48 Layer" in proc.stdout
+        assert list(tmp_path.glob("topograph-import-*")) == [], "import files removed"
+        bulk = graph_digest(uri)
+        assert bulk["CONNECTS"][0] == 164_600 + 7_121
+        with open_store(uri) as store:
+            assert store.check().ok
+
+        # The server now runs and has a database: refused without --overwrite, in one line.
+        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        assert again.returncode == 1
+        assert again.stderr.count("\n") == 1
+        assert "already exists" in again.stderr and "--overwrite" in again.stderr
+        assert server.running(), "refused before the server was stopped"
+        # Parquet import files, replacing that graph: the same graph again.
+        parquet = [*cmd, "--overwrite", "--import-format", "parquet"]
+        proc = subprocess.run(parquet, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        assert graph_digest(uri) == bulk
+
+        wipe_neo4j(uri)
+        with open_store(uri) as store:
+            report = online_ingest(store, paths)
+            assert len(report.stored) == 13
+        online = graph_digest(uri)
+        assert bulk == online
+    finally:
+        server.stop()

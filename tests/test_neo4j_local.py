@@ -132,3 +132,17 @@ def test_bad_ports_and_existing_database_are_refused(tmp_path: Path) -> None:
     proc = _script(env, "import", "--nodes=Run=x.csv")
     assert proc.returncode == 1
     assert "already exists" in proc.stderr and "--overwrite" in proc.stderr
+
+
+def test_the_test_server_serves_browser_over_http(neo4j_http: str, neo4j_uri: str) -> None:
+    """The server the suite runs against (.ci/run starts it) answers on its HTTP port.
+
+    Its discovery document names its own Bolt address, and Neo4j Browser's
+    page is served at /browser/ on the same loopback port.
+    """
+    status, ctype, body = _get(f"{neo4j_http}/")
+    assert status == 200 and ctype.startswith("application/json")
+    assert json.loads(body)["bolt_direct"] == neo4j_uri
+    status, ctype, body = _get(f"{neo4j_http}/browser/", accept="text/html")
+    assert status == 200 and ctype.startswith("text/html")
+    assert "<title>Neo4j Browser</title>" in body

@@ -283,3 +283,29 @@ def test_ingest_bulk_writes_the_graph_the_online_ingest_writes(
         assert bulk == online
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bulk", "--db", "{tmp}/g.lbdb"], "--bulk imports into a Neo4j server"),
+        (["--bulk", "--db", "bolt://db.example:7687"], "drives the local server"),
+        (["--bulk", "--db", "neo4j://127.0.0.1:7687"], "drives the local server"),
+        (["--overwrite", "--db", "{tmp}/g.lbdb"], "--overwrite needs --bulk"),
+        (["--import-format", "parquet", "--db", "{tmp}/g.lbdb"], "--import-format needs --bulk"),
+        (["--bulk", "--import-format", "orc", "--db", "bolt://127.0.0.1:1"], "csv or parquet"),
+    ],
+)
+def test_ingest_bulk_refusals_are_one_line_errors(
+    sample_dir: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from topograph.cli import app
+
+    argv = ["ingest", *(a.replace("{tmp}", str(tmp_path)) for a in args), str(sample_dir)]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert not (tmp_path / "g.lbdb").exists(), "nothing opened, nothing written"

@@ -54,7 +54,7 @@
 set -euo pipefail
 
 NEO4J_VERSION="5.26.30"   # pinned; must match compose.yml
-# Neo4j Browser: Maven Central has no org.neo4j.client:neo4j-browser for 5.26.x (its newest is
+# Neo4j Browser: Maven has no org.neo4j.client:neo4j-browser for 5.26.x (its newest is
 # 5.24.0, September 2024; the 5.26 distributions bundle a newer Browser that is not published
 # there). 5.24.0 is the Browser closest to this server that Maven serves; it talks Bolt 5 to it.
 BROWSER_VERSION="5.24.0"

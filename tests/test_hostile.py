@@ -78,6 +78,18 @@ def evil(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The hostile checkpoint sources of ``make_inputs.py``, built once."""
+    spec = importlib.util.spec_from_file_location("make_inputs", HOSTILE / "make_inputs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    folder = tmp_path_factory.mktemp("inputs")
+    module.build(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
 def embedded_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     db = str(tmp_path_factory.mktemp("hostile") / "graph.lbdb")
     with open_store(db) as store:
@@ -137,6 +149,8 @@ def test_hostile_case(
     evil: dict[str, str],
 ) -> None:
     subs = {"tmp": str(tmp_path), **evil}
+    if any("{inputs}" in a for a in case["argv"]):
+        subs["inputs"] = request.getfixturevalue("inputs")
     if NEO4J_URI:
         subs["neo4j_hostport"] = urlsplit(NEO4J_URI).netloc
     db = None

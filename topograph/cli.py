@@ -10,6 +10,7 @@ the traceback instead.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from typing import Annotated, Any, get_args
 import typer
 
 from topograph import __version__
-from topograph.errors import InputError, TopographError
+from topograph.errors import InputError, TopographError, one_line
 from topograph.types import Method
 
 app = typer.Typer(
@@ -74,14 +75,19 @@ MAPPING_HELP = (
 )
 
 Db = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
-MethodOpt = Annotated[
-    str | None, typer.Option("--method", help=METHOD_HELP + " Default: reference.")
-]
+MethodOpt = Annotated[str | None, typer.Option("--method", help=METHOD_HELP + " Default: auto.")]
 AlignOpt = Annotated[str, typer.Option("--align", help=ALIGN_HELP)]
 Workers = Annotated[int | None, typer.Option(help="Worker processes (default: every core).")]
 Progress = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
 PatternOpt = Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)]
 MappingOpt = Annotated[Path | None, typer.Option("--mapping", help=MAPPING_HELP)]
+FollowLinksOpt = Annotated[
+    bool,
+    typer.Option(
+        "--follow-links",
+        help="Read through symbolic links inside a source folder (default: refuse them).",
+    ),
+]
 Figure = Annotated[Path, typer.Option("--out", "-o", help="Image to write (.png/.pdf/.svg).")]
 
 
@@ -113,6 +119,12 @@ def _root(
     ] = False,
 ) -> None:
     _STATE["debug"] = debug
+    if not debug:
+        # The Neo4j driver logs each retry and each server notification as a
+        # warning; the command's own outcome is the one line users get (with
+        # --debug, the driver's log shows as before).
+        logging.getLogger("neo4j").addHandler(logging.NullHandler())
+        logging.getLogger("neo4j").propagate = False
 
 
 @contextmanager
@@ -123,7 +135,7 @@ def _reported() -> Iterator[None]:
     except TopographError as exc:
         if _STATE["debug"]:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
         raise typer.Exit(1) from None
     except BrokenPipeError:
         # `topograph query ... | head -1`: the reader has what it wanted.
@@ -142,11 +154,11 @@ def _options(align: str, method: str | None) -> dict[str, str]:
     return {"method": method}
 
 
-def _sources(pattern: str | None, mapping: Path | None) -> Any:
-    """The --pattern and --mapping options as one SourceOptions."""
+def _sources(pattern: str | None, mapping: Path | None, follow_links: bool) -> Any:
+    """The --pattern, --mapping and --follow-links options as one SourceOptions."""
     from topograph import SourceOptions
 
-    return SourceOptions(pattern, mapping)
+    return SourceOptions(pattern, mapping, follow_links)
 
 
 def _connect(db: str | None, read_only: bool = False) -> Any:
@@ -187,6 +199,7 @@ def nnstd_command(
     ] = OutputFormat.table,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """NNSTD (or, with --align none, the mask distance) between two checkpoints: per layer (0 = same topology, 1 = disjoint) and the mean."""
     from topograph.pipeline.compare import compare_files
@@ -195,7 +208,7 @@ def nnstd_command(
         cmp = compare_files(
             a, b, run_a, epoch_a if epoch_a is not None else epoch,
             run_b, epoch_b if epoch_b is not None else epoch, align=align,
-            source_options=_sources(pattern, mapping), **_options(align, method),
+            source_options=_sources(pattern, mapping, follow_links), **_options(align, method),
         )  # fmt: skip
         p, result = cmp.pair, cmp.pair.result
         hamming = getattr(result, "hamming", None)
@@ -265,6 +278,7 @@ def matrix_command(
     progress: Progress = True,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Pairwise NNSTD table: across runs at given epochs, or along one run."""
     from topograph.pipeline.compare import distance_matrix
@@ -278,7 +292,7 @@ def matrix_command(
             check_figure_path(plot)
         m = distance_matrix(
             source, epochs=epoch, run=run, consecutive=consecutive, layer=layer, align=align,
-            workers=workers, progress=progress, source_options=_sources(pattern, mapping),
+            workers=workers, progress=progress, source_options=_sources(pattern, mapping, follow_links),
             **_options(align, method),
         )  # fmt: skip
         if out is not None:
@@ -321,6 +335,7 @@ def inspect_command(
     epoch: Annotated[int | None, typer.Option(help="Only this epoch.")] = None,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
     output: Annotated[
         OutputFormat, typer.Option("--format", help="table, or one JSON object per checkpoint.")
     ] = OutputFormat.table,
@@ -330,7 +345,14 @@ def inspect_command(
 
     with _reported():
         for path in paths:
-            for found in inspect(path, run=run, epoch=epoch, pattern=pattern, mapping=mapping):
+            for found in inspect(
+                path,
+                run=run,
+                epoch=epoch,
+                pattern=pattern,
+                mapping=mapping,
+                follow_links=follow_links,
+            ):
                 if output is OutputFormat.json:
                     typer.echo(json.dumps(found.to_dict()))
                 else:
@@ -358,6 +380,7 @@ def ingest_command(
     progress: Progress = True,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
     bulk: Annotated[
         bool,
         typer.Option(
@@ -401,8 +424,8 @@ def ingest_command(
     """
     if bulk:
         return _bulk_ingest(
-            paths, run, db, keep_going, progress, pattern, mapping, neo4j_data, compose,
-            overwrite, import_format, work_dir,
+            paths, run, db, keep_going, progress, pattern, mapping, follow_links, neo4j_data,
+            compose, overwrite, import_format, work_dir,
         )  # fmt: skip
     with _reported():
         given = [n for n, v in (("--neo4j-data", neo4j_data), ("--compose", compose),
@@ -412,7 +435,7 @@ def ingest_command(
     with _reported(), _connect(db) as session:
         report = session.ingest(
             *paths, run=run, keep_going=keep_going, batch_edges=batch_edges, progress=progress,
-            pattern=pattern, mapping=mapping,
+            pattern=pattern, mapping=mapping, follow_links=follow_links,
         )  # fmt: skip
         for ident, message in report.failed:
             typer.echo(f"skipped bad checkpoint {ident}: {message}", err=True)
@@ -436,6 +459,7 @@ def _bulk_ingest(
     progress: bool,
     pattern: str | None,
     mapping: Path | None,
+    follow_links: bool,
     neo4j_data: Path | None,
     compose: Path | None,
     overwrite: bool,
@@ -446,7 +470,7 @@ def _bulk_ingest(
     with _reported(), _connect(db) as session:
         report = session.bulk_ingest(
             *paths, run=run, keep_going=keep_going, progress=progress, pattern=pattern,
-            mapping=mapping, neo4j_data=neo4j_data, compose=compose, overwrite=overwrite,
+            mapping=mapping, follow_links=follow_links, neo4j_data=neo4j_data, compose=compose, overwrite=overwrite,
             file_format=import_format, work_dir=work_dir,
         )  # fmt: skip
         for ident, message in report.failed:

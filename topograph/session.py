@@ -132,6 +132,7 @@ class Session:
         progress: bool = False,
         pattern: str | None = None,
         mapping: str | Path | None = None,
+        follow_links: bool = False,
     ) -> IngestReport:
         """Store every checkpoint found under ``paths`` (files, folders, archives).
 
@@ -140,7 +141,8 @@ class Session:
         (listed in the report) instead of stopping at the first. ``pattern``:
         a regex with named groups ``run``/``epoch`` over each file's path
         relative to its source; ``mapping``: a TOML file naming the layers
-        (see the README's "Input formats").
+        (see the README's "Input formats"); ``follow_links``: read through
+        symbolic links inside a source folder (refused otherwise).
         """
         from topograph.loaders import SourceOptions
         from topograph.pipeline.ingest import ingest
@@ -150,7 +152,7 @@ class Session:
         return ingest(
             self._writer(), paths, run=run, keep_going=keep_going,
             progress=progress, batch_edges=batch_edges,
-            source_options=SourceOptions(pattern, mapping),
+            source_options=SourceOptions(pattern, mapping, follow_links),
         )  # fmt: skip
 
     def bulk_ingest(
@@ -161,6 +163,7 @@ class Session:
         progress: bool = False,
         pattern: str | None = None,
         mapping: str | Path | None = None,
+        follow_links: bool = False,
         neo4j_data: str | Path | None = None,
         compose: str | Path | None = None,
         overwrite: bool = False,
@@ -210,7 +213,7 @@ class Session:
         self.close()  # the server stops for the import: no connection of ours stays open
         return bulk_ingest(
             server, paths, run=run, keep_going=keep_going, progress=progress,
-            source_options=SourceOptions(pattern, mapping), overwrite=overwrite,
+            source_options=SourceOptions(pattern, mapping, follow_links), overwrite=overwrite,
             file_format=file_format,  # type: ignore[arg-type]
             work_dir=work_dir, max_off_heap=max_off_heap, where=where,
         )  # fmt: skip

@@ -421,12 +421,57 @@ def ingest_command(
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
     follow_links: FollowLinksOpt = False,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            "--bulk",
+            help="Neo4j only: write import files and load them with Neo4j's offline importer (neo4j-admin database import) into a NEW database, then check every count. For big archives; the server is stopped meanwhile.",
+        ),
+    ] = False,
+    neo4j_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --bulk: data dir of the local server (scripts/neo4j-local; default $NEO4J_DATA_DIR, else the script's).",
+        ),
+    ] = None,
+    compose: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --bulk: the server is the neo4j service of this docker compose file (docker/compose.yml).",
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            help="With --bulk: replace the graph of the existing database (it is lost). A server that ever ran has one.",
+        ),
+    ] = False,
+    import_format: Annotated[
+        str, typer.Option(help="With --bulk: import files as csv or parquet.")
+    ] = "csv",
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --bulk: where the import files go (removed after; default: the temporary folder)."
+        ),
+    ] = None,
 ) -> None:
     """Store checkpoints as graphs: neurons are nodes, non-zero weights CONNECTS edges.
 
     Idempotent (a checkpoint stored with the same content hash is skipped) and
     atomic per checkpoint; after an interruption, run the same command again.
+    With --bulk (Neo4j): a new database through Neo4j's offline importer.
     """
+    if bulk:
+        return _bulk_ingest(
+            paths, run, db, keep_going, progress, pattern, mapping, follow_links, neo4j_data,
+            compose, overwrite, import_format, work_dir,
+        )  # fmt: skip
+    with _reported():
+        given = [n for n, v in (("--neo4j-data", neo4j_data), ("--compose", compose),
+                                ("--overwrite", overwrite), ("--work-dir", work_dir)) if v]  # fmt: skip
+        if given or import_format != "csv":
+            raise InputError(f"{', '.join(given) or '--import-format'} needs --bulk")
     with _reported(), _connect(db) as session:
         report = session.ingest(
             *paths, run=run, keep_going=keep_going, batch_edges=batch_edges, progress=progress,
@@ -442,6 +487,48 @@ def ingest_command(
             f"{report.neurons} neurons, {report.edges} edges in {report.seconds:.2f} s "
             f"({report.edges_per_second:,.0f} edges/s)"
         )
+        if report.failed:
+            raise typer.Exit(1)
+
+
+def _bulk_ingest(
+    paths: list[Path],
+    run: str | None,
+    db: str | None,
+    keep_going: bool,
+    progress: bool,
+    pattern: str | None,
+    mapping: Path | None,
+    follow_links: bool,
+    neo4j_data: Path | None,
+    compose: Path | None,
+    overwrite: bool,
+    import_format: str,
+    work_dir: Path | None,
+) -> None:
+    """``ingest --bulk``: one call of :meth:`Session.bulk_ingest`, then its report."""
+    with _reported(), _connect(db) as session:
+        report = session.bulk_ingest(
+            *paths, run=run, keep_going=keep_going, progress=progress, pattern=pattern,
+            mapping=mapping, follow_links=follow_links, neo4j_data=neo4j_data, compose=compose, overwrite=overwrite,
+            file_format=import_format, work_dir=work_dir,
+        )  # fmt: skip
+        for ident, message in report.failed:
+            typer.echo(f"skipped bad checkpoint {ident}: {message}", err=True)
+        load = report.load
+        assert load is not None
+        counts = ", ".join(f"{n:,} {kind}" for kind, n in report.counts.items())
+        typer.echo(
+            f"{session.describe()}: {len(report.stored)} checkpoints imported into a new database "
+            f"({report.where})"
+            f"{f', {len(report.skipped)} duplicates' if report.skipped else ''}"
+            f"{f', {len(report.failed)} failed' if report.failed else ''}; "
+            f"{report.edges:,} edges in {report.seconds:.1f} s "
+            f"({report.edges_per_second:,.0f} edges/s: read and write files "
+            f"{report.read_seconds:.1f} s, importer {load.import_seconds:.1f} s, restart "
+            f"{load.start_seconds:.1f} s, schema {load.schema_seconds:.1f} s)"
+        )
+        typer.echo(f"  counts verified: {counts}")
         if report.failed:
             raise typer.Exit(1)
 

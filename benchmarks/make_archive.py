@@ -62,7 +62,7 @@ def main() -> None:
             write_checkpoint(run_dir / f"epoch_{e:03d}", layers, rng)
             edges += sum(w.nnz for w in layers)
             acc.append(0.1 + 0.8 * (1 - np.exp(-e / 30)))
-        (run_dir / "testacc.txt").write_text("".join(f"{a!r}\n" for a in acc))
+        (run_dir / "testacc.txt").write_text("".join(f"{float(a)!r}\n" for a in acc))
     print(
         f"wrote {args.runs * args.epochs} checkpoints, {edges:,} edges, to {args.out} "
         f"in {time.perf_counter() - started:.0f} s"

@@ -61,14 +61,15 @@ def load(
     epoch: int | None = None,
     pattern: str | None = None,
     mapping: str | Path | None = None,
+    follow_links: bool = False,
 ) -> Checkpoint:
     """One checkpoint from a file, folder or archive.
 
     A source holding several checkpoints needs ``run`` and/or ``epoch`` to
     pick one (a one-line error lists what matches). ``pattern`` and
-    ``mapping`` as for :class:`SourceOptions`.
+    ``mapping`` and ``follow_links`` as for :class:`SourceOptions`.
     """
-    with open_source(path, options=SourceOptions(pattern, mapping)) as src:
+    with open_source(path, options=SourceOptions(pattern, mapping, follow_links)) as src:
         return src.load(*src.resolve(run, epoch))
 
 
@@ -78,9 +79,10 @@ def inspect(
     epoch: int | None = None,
     pattern: str | None = None,
     mapping: str | Path | None = None,
+    follow_links: bool = False,
 ) -> list[Inspection]:
     """What the loaders find in every checkpoint of ``path`` (``run``/``epoch`` filter)."""
-    with open_source(path, options=SourceOptions(pattern, mapping)) as src:
+    with open_source(path, options=SourceOptions(pattern, mapping, follow_links)) as src:
         keys = [
             k
             for k in src.keys()

@@ -76,6 +76,8 @@ from topograph.loaders.reference_layout import (
     ACCURACY_FILE,
     EPOCH_DIR,
     LAYER_FILE,
+    MAX_EPOCH,
+    epoch_number,
     load_checkpoint_dir,
     read_accuracy_curve,
 )
@@ -100,11 +102,15 @@ __all__ = [
 #: Side files read for accuracy, in this order.
 METRICS_FILES = ("metrics.csv", "metrics.json")
 
-_EPOCH_WORD = re.compile(r"(?i)(?<![a-z])epochs?[=_\-. ]?(\d+)")
+# ASCII digits only (re.ASCII, [0-9]): "epoch_\u0663" or a full-width "\uff11" is
+# not an epoch number, and "\Z" (not "$") so that "0012\n" is not "0012".
+_EPOCH_WORD = re.compile(r"(?i)(?<![a-z])epochs?[=_\-. ]?([0-9]+)", re.ASCII)
 _NUMBER_WORD = re.compile(
-    r"(?i)(?<![a-z])(?:ckpt|checkpoint|ep|step|iter|model|weights)[=_\-. ]?(\d+)"
+    r"(?i)(?<![a-z])(?:ckpt|checkpoint|ep|step|iter|model|weights)[=_\-. ]?([0-9]+)", re.ASCII
 )
-_DIGITS = re.compile(r"^(\d+)$")
+_DIGITS = re.compile(r"([0-9]+)\Z", re.ASCII)
+#: A folder name that means an epoch but is not one topograph reads.
+_EPOCHISH = re.compile(r"(?i)epoch")
 
 
 @dataclass(frozen=True)
@@ -113,20 +119,28 @@ class SourceOptions:
 
     ``pattern``: a regex searched on each file's path relative to the source,
     with named groups ``run`` and/or ``epoch``; ``mapping``: a TOML layer
-    mapping (:mod:`topograph.loaders.mapping`) applied to every file.
+    mapping (:mod:`topograph.loaders.mapping`) applied to every file;
+    ``follow_links``: read through symbolic links inside a source folder
+    (without it, a link is refused: skipping it would drop data silently).
     """
 
     pattern: str | None = None
     mapping: str | Path | None = None
+    follow_links: bool = False
 
 
-def epoch_from_name(name: str) -> int | None:
-    """The epoch a file or folder name gives (rule 2 of the module doc), or None."""
-    for rx in (_EPOCH_WORD, _NUMBER_WORD, _DIGITS):
+def epoch_from_name(name: str, where: str | None = None) -> int | None:
+    """The epoch a file or folder name gives (rule 2 of the module doc), or None.
+
+    Raises :class:`InputError` (naming ``where``, default the name) for a
+    number too large for a store (:data:`MAX_EPOCH`).
+    """
+    for rx in (_EPOCH_WORD, _NUMBER_WORD):
         m = rx.search(name)
         if m:
-            return int(m.group(1))
-    return None
+            return epoch_number(m.group(1), where or name)
+    m = _DIGITS.fullmatch(name)
+    return epoch_number(m.group(1), where or name) if m else None
 
 
 def _stem(name: str) -> str:
@@ -377,12 +391,34 @@ class FilesSource:
         return f"{self.path}:{path.relative_to(self._tmp).as_posix()}"
 
     def _walk(self) -> Iterator[tuple[Path, list[str]]]:
+        """Every folder under the source with its file names, sorted.
+
+        A symbolic link inside the source (to a folder or a file) is refused
+        unless ``follow_links`` is set: passing over it would drop its runs
+        silently, following it unasked may read far outside the source. When
+        followed, a folder reached twice (a link cycle) is read once.
+        """
         if self._single is not None:
             yield self.root, [self._single.name]
             return
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+        follow = self.options.follow_links
+        seen: set[str] = set()
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=follow):
+            here = Path(dirpath)
+            real = os.path.realpath(here)
+            if real in seen:
+                dirnames[:] = []
+                continue
+            seen.add(real)
+            if not follow:
+                for name in [*dirnames, *filenames]:
+                    if (here / name).is_symlink():
+                        raise InputError(
+                            f"{self._where(here / name)}: a symbolic link; topograph does not "
+                            "follow links unless asked (--follow-links)"
+                        )
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            yield Path(dirpath), sorted(filenames)
+            yield here, sorted(filenames)
 
     def _discover(self) -> dict[CheckpointKey, _Item]:
         found: dict[CheckpointKey, _Item] = {}
@@ -395,9 +431,16 @@ class FilesSource:
                 )
             found[key] = item
 
+        layer_counts: dict[Path, dict[Path, int]] = {}
         for here, filenames in self._walk():
-            m = EPOCH_DIR.match(here.name)
-            if self._single is None and m and any(LAYER_FILE.match(f) for f in filenames):
+            m = EPOCH_DIR.fullmatch(here.name)
+            layer_files = [f for f in filenames if LAYER_FILE.fullmatch(f)]
+            if self._single is None and layer_files and m is None and _EPOCHISH.search(here.name):
+                raise InputError(
+                    f"{self._where(here)}: holds weight_l<K>.npz files but its name is not "
+                    "epoch_ followed by ASCII digits"
+                )
+            if self._single is None and m and layer_files:
                 parent = here.parent
                 run = (
                     self._root_name()
@@ -405,15 +448,18 @@ class FilesSource:
                     else parent.resolve().name
                 )
                 add(
-                    CheckpointKey(run, int(m.group(1))),
+                    CheckpointKey(run, epoch_number(m.group(1), self._where(here))),
                     _Item("refdir", here, parent, "reference layout folder name"),
                 )
-                filenames = [f for f in filenames if not LAYER_FILE.match(f)]
+                indices = [int(LAYER_FILE.fullmatch(f).group(1)) for f in layer_files]
+                layer_counts.setdefault(parent, {})[here] = max(indices) + 1
+                filenames = [f for f in filenames if not LAYER_FILE.fullmatch(f)]
             for name in filenames:
                 path = here / name
-                if path.is_symlink() or not path.is_file():
+                if not path.is_file():
                     continue
                 self._add_file(path, add)
+        self._check_layer_counts(layer_counts)
         if not found:
             patterned = " matching --pattern" if self._pattern is not None else ""
             raise InputError(
@@ -421,6 +467,21 @@ class FilesSource:
                 ".safetensors, .keras, .weights.h5, .npz, or <run>/epoch_<EEE>/weight_l<K>.npz)"
             )
         return dict(sorted(found.items()))
+
+    def _check_layer_counts(self, counts: dict[Path, dict[Path, int]]) -> None:
+        """Refuse an epoch folder with fewer layer files than its run's others.
+
+        A missing last layer file would otherwise be read as a shorter network
+        (the gap check inside one folder cannot see it).
+        """
+        for folders in counts.values():
+            most = max(folders.values())
+            for folder, n in folders.items():
+                if n < most:
+                    raise InputError(
+                        f"{self._where(folder)}: {n} layer files (weight_l0..{n - 1}.npz) where "
+                        f"the run's other epochs have {most}; is weight_l{n}.npz missing?"
+                    )
 
     def _add_file(self, path: Path, add: object) -> None:
         detected = sniff(path)
@@ -443,17 +504,18 @@ class FilesSource:
             if groups.get("run"):
                 run = groups["run"]
             if groups.get("epoch") is not None:
-                if not groups["epoch"].isdigit():
+                if not re.fullmatch("[0-9]+", groups["epoch"], re.ASCII):
                     raise InputError(
                         f"{self._where(path)}: --pattern gives epoch {groups['epoch']!r}, "
-                        "not a number"
+                        "not a number (ASCII digits)"
                     )
-                epoch, epoch_from = int(groups["epoch"]), "--pattern"
+                epoch = epoch_number(groups["epoch"], self._where(path))
+                epoch_from = "--pattern"
         if epoch is None:
-            epoch = epoch_from_name(_stem(path.name))
+            epoch = epoch_from_name(_stem(path.name), self._where(path))
             epoch_from = "file name" if epoch is not None else ""
         if epoch is None:
-            folder_epoch = epoch_from_name(path.parent.resolve().name)
+            folder_epoch = epoch_from_name(path.parent.resolve().name, self._where(path))
             if folder_epoch is not None:
                 epoch, epoch_from, run_dir = folder_epoch, "folder name", path.parent.parent
         if epoch is None:
@@ -461,6 +523,8 @@ class FilesSource:
                 inner = read_checkpoint_file(path, self._where(path), detected).epoch
             except InputError:
                 inner = None  # reported when it is loaded
+            if inner is not None and not -MAX_EPOCH <= inner <= MAX_EPOCH:
+                raise InputError(f"{self._where(path)}: stored epoch {inner} is out of range")
             epoch, epoch_from = (
                 (inner, "stored in the file")
                 if inner is not None

@@ -29,14 +29,25 @@ from topograph.errors import InputError, first_line
 from topograph.loaders.mapping import Orientation
 from topograph.loaders.state_dict import SizeBudget, TensorSet, tensor_set_from_object
 
-__all__ = ["read_npz"]
+__all__ = ["check_npz_members", "read_npz"]
 
 
-def _check_members(path: Path, where: str) -> None:
+def check_npz_members(path: Path, where: str) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
+    """Every member's declared shape and dtype, checked before any array is read.
+
+    Refuses a member that is not an ``.npy`` array, holds Python objects,
+    declares more than the size limits, or declares another size than it
+    holds. Returns ``{array name: (shape, dtype)}``.
+    """
+    declared_arrays: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {}
     budget = SizeBudget(where)
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             name = info.filename
+            if name[:-4] in declared_arrays:
+                raise InputError(
+                    f"{where}: member {name!r} appears twice; which one holds the array?"
+                )
             if not name.endswith(".npy"):
                 raise InputError(f"{where}: member {name!r} is not a .npy array")
             with zf.open(info) as fh:
@@ -63,13 +74,15 @@ def _check_members(path: Path, where: str) -> None:
                     f"{where}: array {name[:-4]!r} declares {declared:,} bytes of {dtype} "
                     f"{tuple(shape)} but holds {info.file_size - header_end:,}"
                 )
+            declared_arrays[name[:-4]] = (tuple(int(d) for d in shape), dtype)
+    return declared_arrays
 
 
 def read_npz(path: Path, where: str | None = None) -> TensorSet:
     """Read an ``.npz`` dict of arrays into a :class:`TensorSet` (headers checked first)."""
     where = where or str(path)
     try:
-        _check_members(path, where)
+        check_npz_members(path, where)
         with np.load(path, allow_pickle=False) as npz:
             arrays: dict[str, npt.NDArray[Any]] = {name: npz[name] for name in npz.files}
     except InputError:

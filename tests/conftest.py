@@ -54,6 +54,8 @@ def random_checkpoint(
 
 
 NEO4J_URI = os.environ.get("TOPOGRAPH_TEST_NEO4J")
+#: The test server's HTTP address (Neo4j Browser), e.g. http://127.0.0.1:7698.
+NEO4J_HTTP = os.environ.get("TOPOGRAPH_TEST_NEO4J_HTTP")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 SAMPLE_COUNTS = {
@@ -90,7 +92,22 @@ def neo4j_uri() -> str:
     return NEO4J_URI
 
 
-@pytest.fixture(params=["embedded", "neo4j"])
+@pytest.fixture(scope="session")
+def neo4j_http() -> str:
+    """The test server's HTTP address; like ``neo4j_uri``, a skip here and a failure in CI."""
+    if not NEO4J_HTTP:
+        if IN_CI:
+            pytest.fail("CI must run the Browser test: TOPOGRAPH_TEST_NEO4J_HTTP is not set")
+        pytest.skip(
+            "no test Neo4j server with HTTP (start it with --http-port N and set "
+            "TOPOGRAPH_TEST_NEO4J_HTTP=http://127.0.0.1:N, see .ci/run)"
+        )
+    return NEO4J_HTTP.rstrip("/")
+
+
+# The Neo4j variant of every two-store test is in the slow tier: a server round
+# trip per checkpoint; the fast tier keeps the embedded one.
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.slow)])
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "embedded":
         yield str(tmp_path / "graph.lbdb")

@@ -157,6 +157,7 @@ QUERY_PARAMS = {
 }
 
 
+@pytest.mark.slow
 def test_named_queries_same_rows_on_both_stores(
     neo4j_uri: str, sample_dir: Path, tmp_path: Path
 ) -> None:

@@ -78,6 +78,18 @@ def evil(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The hostile checkpoint sources of ``make_inputs.py``, built once."""
+    spec = importlib.util.spec_from_file_location("make_inputs", HOSTILE / "make_inputs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    folder = tmp_path_factory.mktemp("inputs")
+    module.build(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
 def embedded_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     db = str(tmp_path_factory.mktemp("hostile") / "graph.lbdb")
     with open_store(db) as store:
@@ -128,16 +140,15 @@ def _run(argv: list[str], env: dict[str, str], child: bool) -> tuple[int, str, s
     return result.exit_code, result.stdout, result.stderr, crash
 
 
-@pytest.mark.parametrize(
-    ("case", "store"),
-    [
-        # a case run in a child process costs a start-up of topograph (5-9 s measured): slow tier
-        pytest.param(
-            c, s, id=f"{c['id']}[{s}]", marks=[pytest.mark.slow] if c.get("subprocess") else []
-        )
-        for c, s in CASES
-    ],
-)
+def _param(case: dict[str, Any], store: str) -> Any:
+    """A case as a test; those on Neo4j or in a child process are in the slow tier."""
+    slow = store == "neo4j" or case.get("subprocess")
+    return pytest.param(
+        case, store, id=f"{case['id']}[{store}]", marks=[pytest.mark.slow] if slow else []
+    )
+
+
+@pytest.mark.parametrize(("case", "store"), [_param(c, s) for c, s in CASES])
 def test_hostile_case(
     case: dict[str, Any],
     store: str,
@@ -146,6 +157,8 @@ def test_hostile_case(
     evil: dict[str, str],
 ) -> None:
     subs = {"tmp": str(tmp_path), **evil}
+    if any("{inputs}" in a for a in case["argv"]):
+        subs["inputs"] = request.getfixturevalue("inputs")
     if NEO4J_URI:
         subs["neo4j_hostport"] = urlsplit(NEO4J_URI).netloc
     db = None

@@ -152,7 +152,7 @@ def test_corrupt_npz(copy_of_one: Path) -> None:
     f.write_bytes(f.read_bytes()[:500])
     with open_source(str(copy_of_one)) as src, pytest.raises(InputError) as err:
         src.load("e5_s0_w0", 0)
-    assert "weight_l1.npz: layer 1 is not a readable scipy sparse .npz" in str(err.value)
+    assert "weight_l1.npz: not a readable scipy sparse .npz" in str(err.value)
     assert "\n" not in str(err.value)
 
 

@@ -10,6 +10,7 @@ the traceback instead.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from typing import Annotated, Any, cast, get_args
 import typer
 
 from topograph import __version__
-from topograph.errors import InputError, TopographError
+from topograph.errors import InputError, TopographError, one_line
 from topograph.types import Method
 
 app = typer.Typer(
@@ -74,14 +75,19 @@ MAPPING_HELP = (
 )
 
 Db = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
-MethodOpt = Annotated[
-    str | None, typer.Option("--method", help=METHOD_HELP + " Default: reference.")
-]
+MethodOpt = Annotated[str | None, typer.Option("--method", help=METHOD_HELP + " Default: auto.")]
 AlignOpt = Annotated[str, typer.Option("--align", help=ALIGN_HELP)]
 Workers = Annotated[int | None, typer.Option(help="Worker processes (default: every core).")]
 Progress = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
 PatternOpt = Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)]
 MappingOpt = Annotated[Path | None, typer.Option("--mapping", help=MAPPING_HELP)]
+FollowLinksOpt = Annotated[
+    bool,
+    typer.Option(
+        "--follow-links",
+        help="Read through symbolic links inside a source folder (default: refuse them).",
+    ),
+]
 Figure = Annotated[Path, typer.Option("--out", "-o", help="Image to write (.png/.pdf/.svg).")]
 # figure options, shared by every command that draws
 CmapOpt = Annotated[
@@ -144,6 +150,12 @@ def _root(
     ] = False,
 ) -> None:
     _STATE["debug"] = debug
+    if not debug:
+        # The Neo4j driver logs each retry and each server notification as a
+        # warning; the command's own outcome is the one line users get (with
+        # --debug, the driver's log shows as before).
+        logging.getLogger("neo4j").addHandler(logging.NullHandler())
+        logging.getLogger("neo4j").propagate = False
 
 
 @contextmanager
@@ -154,7 +166,7 @@ def _reported() -> Iterator[None]:
     except TopographError as exc:
         if _STATE["debug"]:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
         raise typer.Exit(1) from None
     except BrokenPipeError:
         # `topograph query ... | head -1`: the reader has what it wanted.
@@ -173,11 +185,11 @@ def _options(align: str, method: str | None) -> dict[str, str]:
     return {"method": method}
 
 
-def _sources(pattern: str | None, mapping: Path | None) -> Any:
-    """The --pattern and --mapping options as one SourceOptions."""
+def _sources(pattern: str | None, mapping: Path | None, follow_links: bool) -> Any:
+    """The --pattern, --mapping and --follow-links options as one SourceOptions."""
     from topograph import SourceOptions
 
-    return SourceOptions(pattern, mapping)
+    return SourceOptions(pattern, mapping, follow_links)
 
 
 def _connect(db: str | None, read_only: bool = False) -> Any:
@@ -217,6 +229,7 @@ def nnstd_command(
     ] = OutputFormat.table,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """NNSTD (or, with --align none, the mask distance) between two checkpoints: per layer (0 = same topology, 1 = disjoint) and the mean."""
     from topograph.pipeline.compare import compare_files
@@ -225,7 +238,7 @@ def nnstd_command(
         cmp = compare_files(
             a, b, run_a, epoch_a if epoch_a is not None else epoch,
             run_b, epoch_b if epoch_b is not None else epoch, align=align,
-            source_options=_sources(pattern, mapping), **_options(align, method),
+            source_options=_sources(pattern, mapping, follow_links), **_options(align, method),
         )  # fmt: skip
         p, result = cmp.pair, cmp.pair.result
         hamming = getattr(result, "hamming", None)
@@ -301,6 +314,7 @@ def matrix_command(
     progress: Progress = True,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Pairwise NNSTD table: across runs at given epochs, or along one run."""
     from topograph.pipeline.compare import distance_matrix
@@ -315,7 +329,7 @@ def matrix_command(
             check_figure_path(plot)
         m = distance_matrix(
             source, epochs=epoch, run=run, consecutive=consecutive, layer=layer, align=align,
-            workers=workers, progress=progress, source_options=_sources(pattern, mapping),
+            workers=workers, progress=progress, source_options=_sources(pattern, mapping, follow_links),
             **_options(align, method),
         )  # fmt: skip
         if out is not None:
@@ -361,6 +375,7 @@ def inspect_command(
     epoch: Annotated[int | None, typer.Option(help="Only this epoch.")] = None,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
     output: Annotated[
         OutputFormat, typer.Option("--format", help="table, or one JSON object per checkpoint.")
     ] = OutputFormat.table,
@@ -370,7 +385,14 @@ def inspect_command(
 
     with _reported():
         for path in paths:
-            for found in inspect(path, run=run, epoch=epoch, pattern=pattern, mapping=mapping):
+            for found in inspect(
+                path,
+                run=run,
+                epoch=epoch,
+                pattern=pattern,
+                mapping=mapping,
+                follow_links=follow_links,
+            ):
                 if output is OutputFormat.json:
                     typer.echo(json.dumps(found.to_dict()))
                 else:
@@ -398,16 +420,62 @@ def ingest_command(
     progress: Progress = True,
     pattern: PatternOpt = None,
     mapping: MappingOpt = None,
+    follow_links: FollowLinksOpt = False,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            "--bulk",
+            help="Neo4j only: write import files and load them with Neo4j's offline importer (neo4j-admin database import) into a NEW database, then check every count. For big archives; the server is stopped meanwhile.",
+        ),
+    ] = False,
+    neo4j_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --bulk: data dir of the local server (scripts/neo4j-local; default $NEO4J_DATA_DIR, else the script's).",
+        ),
+    ] = None,
+    compose: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --bulk: the server is the neo4j service of this docker compose file (docker/compose.yml).",
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            help="With --bulk: replace the graph of the existing database (it is lost). A server that ever ran has one.",
+        ),
+    ] = False,
+    import_format: Annotated[
+        str, typer.Option(help="With --bulk: import files as csv or parquet.")
+    ] = "csv",
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --bulk: where the import files go (removed after; default: the temporary folder)."
+        ),
+    ] = None,
 ) -> None:
     """Store checkpoints as graphs: neurons are nodes, non-zero weights CONNECTS edges.
 
     Idempotent (a checkpoint stored with the same content hash is skipped) and
     atomic per checkpoint; after an interruption, run the same command again.
+    With --bulk (Neo4j): a new database through Neo4j's offline importer.
     """
+    if bulk:
+        return _bulk_ingest(
+            paths, run, db, keep_going, progress, pattern, mapping, follow_links, neo4j_data,
+            compose, overwrite, import_format, work_dir,
+        )  # fmt: skip
+    with _reported():
+        given = [n for n, v in (("--neo4j-data", neo4j_data), ("--compose", compose),
+                                ("--overwrite", overwrite), ("--work-dir", work_dir)) if v]  # fmt: skip
+        if given or import_format != "csv":
+            raise InputError(f"{', '.join(given) or '--import-format'} needs --bulk")
     with _reported(), _connect(db) as session:
         report = session.ingest(
             *paths, run=run, keep_going=keep_going, batch_edges=batch_edges, progress=progress,
-            pattern=pattern, mapping=mapping,
+            pattern=pattern, mapping=mapping, follow_links=follow_links,
         )  # fmt: skip
         for ident, message in report.failed:
             typer.echo(f"skipped bad checkpoint {ident}: {message}", err=True)
@@ -419,6 +487,48 @@ def ingest_command(
             f"{report.neurons} neurons, {report.edges} edges in {report.seconds:.2f} s "
             f"({report.edges_per_second:,.0f} edges/s)"
         )
+        if report.failed:
+            raise typer.Exit(1)
+
+
+def _bulk_ingest(
+    paths: list[Path],
+    run: str | None,
+    db: str | None,
+    keep_going: bool,
+    progress: bool,
+    pattern: str | None,
+    mapping: Path | None,
+    follow_links: bool,
+    neo4j_data: Path | None,
+    compose: Path | None,
+    overwrite: bool,
+    import_format: str,
+    work_dir: Path | None,
+) -> None:
+    """``ingest --bulk``: one call of :meth:`Session.bulk_ingest`, then its report."""
+    with _reported(), _connect(db) as session:
+        report = session.bulk_ingest(
+            *paths, run=run, keep_going=keep_going, progress=progress, pattern=pattern,
+            mapping=mapping, follow_links=follow_links, neo4j_data=neo4j_data, compose=compose, overwrite=overwrite,
+            file_format=import_format, work_dir=work_dir,
+        )  # fmt: skip
+        for ident, message in report.failed:
+            typer.echo(f"skipped bad checkpoint {ident}: {message}", err=True)
+        load = report.load
+        assert load is not None
+        counts = ", ".join(f"{n:,} {kind}" for kind, n in report.counts.items())
+        typer.echo(
+            f"{session.describe()}: {len(report.stored)} checkpoints imported into a new database "
+            f"({report.where})"
+            f"{f', {len(report.skipped)} duplicates' if report.skipped else ''}"
+            f"{f', {len(report.failed)} failed' if report.failed else ''}; "
+            f"{report.edges:,} edges in {report.seconds:.1f} s "
+            f"({report.edges_per_second:,.0f} edges/s: read and write files "
+            f"{report.read_seconds:.1f} s, importer {load.import_seconds:.1f} s, restart "
+            f"{load.start_seconds:.1f} s, schema {load.schema_seconds:.1f} s)"
+        )
+        typer.echo(f"  counts verified: {counts}")
         if report.failed:
             raise typer.Exit(1)
 

@@ -17,6 +17,17 @@ class InputError(TopographError):
     """
 
 
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``): an error stays one line.
+
+    File names may hold newlines or terminal escapes; an error message naming
+    one must neither break into two lines nor drive the user's terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (or its type's name): messages stay one line."""
     text = str(exc).strip()

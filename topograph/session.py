@@ -39,6 +39,7 @@ from topograph.stores import (
 
 if TYPE_CHECKING:  # imported only when used: start-up stays light
     from topograph.pipeline.accuracy_study import AccuracyGrid, AccuracyStudy
+    from topograph.pipeline.bulk import BulkIngestReport
     from topograph.pipeline.figures import FigureOptions
     from topograph.pipeline.generate import Format, GenerateReport, GenerateSpec
     from topograph.pipeline.report import ReportOptions, ReportResult
@@ -145,6 +146,7 @@ class Session:
         progress: bool = False,
         pattern: str | None = None,
         mapping: str | Path | None = None,
+        follow_links: bool = False,
     ) -> IngestReport:
         """Store every checkpoint found under ``paths`` (files, folders, archives).
 
@@ -153,7 +155,8 @@ class Session:
         (listed in the report) instead of stopping at the first. ``pattern``:
         a regex with named groups ``run``/``epoch`` over each file's path
         relative to its source; ``mapping``: a TOML file naming the layers
-        (see the README's "Input formats").
+        (see the README's "Input formats"); ``follow_links``: read through
+        symbolic links inside a source folder (refused otherwise).
         """
         from topograph.loaders import SourceOptions
         from topograph.pipeline.ingest import ingest
@@ -163,7 +166,70 @@ class Session:
         return ingest(
             self._writer(), paths, run=run, keep_going=keep_going,
             progress=progress, batch_edges=batch_edges,
-            source_options=SourceOptions(pattern, mapping),
+            source_options=SourceOptions(pattern, mapping, follow_links),
+        )  # fmt: skip
+
+    def bulk_ingest(
+        self,
+        *paths: str | Path,
+        run: str | None = None,
+        keep_going: bool = False,
+        progress: bool = False,
+        pattern: str | None = None,
+        mapping: str | Path | None = None,
+        follow_links: bool = False,
+        neo4j_data: str | Path | None = None,
+        compose: str | Path | None = None,
+        overwrite: bool = False,
+        file_format: str = "csv",
+        work_dir: str | Path | None = None,
+        max_off_heap: str | None = None,
+    ) -> BulkIngestReport:
+        """Store checkpoints in a *new* Neo4j database with Neo4j's offline importer.
+
+        For archives too big for :meth:`ingest` over Bolt: the same graph,
+        written as import files and loaded by ``neo4j-admin database import``
+        while the server is stopped; the server is then started, the schema
+        created and every count checked (see :mod:`topograph.pipeline.bulk`).
+        The session's URI must name the server: the local one of
+        ``scripts/neo4j-local/neo4j-local.sh`` (``bolt://127.0.0.1:PORT``; its
+        data dir ``neo4j_data``, default the script's) or, with ``compose``,
+        the service of that ``docker compose`` file. ``overwrite`` replaces
+        the graph of a database that exists (always so for a server that ran
+        before): it is lost. Other options as for :meth:`ingest`.
+        """
+        from topograph.loaders import SourceOptions
+        from topograph.pipeline.bulk import bulk_ingest
+        from topograph.stores import is_server_uri
+        from topograph.stores import neo4j_bulk as nb
+
+        if not paths:
+            raise InputError("ingest needs at least one checkpoint file, folder or archive")
+        if self.read_only:
+            raise InputError(f"{self.describe()}: this session is read-only")
+        if not is_server_uri(self.uri):
+            raise InputError(
+                f"{self.describe()}: --bulk imports into a Neo4j server (--db bolt://...); "
+                "the embedded store already loads whole batches at once (plain ingest)"
+            )
+        if file_format not in ("csv", "parquet"):
+            raise InputError(f"import file format must be csv or parquet, not {file_format!r}")
+        server: nb.Neo4jServer
+        if compose is not None:
+            if neo4j_data is not None:
+                raise InputError("give either the compose file or the local data dir, not both")
+            server = nb.ComposeNeo4j(Path(compose), uri=self.uri)
+            where = f"docker compose {compose}"
+        else:
+            data = Path(neo4j_data) if neo4j_data is not None else None
+            local = nb.LocalNeo4j.attach(self.uri, data)
+            server, where = local, f"neo4j-local data dir {local.where}"
+        self.close()  # the server stops for the import: no connection of ours stays open
+        return bulk_ingest(
+            server, paths, run=run, keep_going=keep_going, progress=progress,
+            source_options=SourceOptions(pattern, mapping, follow_links), overwrite=overwrite,
+            file_format=file_format,  # type: ignore[arg-type]
+            work_dir=work_dir, max_off_heap=max_off_heap, where=where,
         )  # fmt: skip
 
     def analyze(

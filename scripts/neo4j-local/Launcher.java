@@ -1,15 +1,22 @@
-// Minimal Neo4j Community launcher (embedded DBMS + Bolt connector).
+// Minimal Neo4j Community launcher (embedded DBMS + Bolt connector, optionally the HTTP
+// connector with its API and Neo4j Browser when a browser jar is on the class path).
 // Run as a single-file source program:
-//   java -cp "LIB/*" Launcher.java --home DIR [--port 7687] [--address 127.0.0.1]
+//   java -cp "LIB/*" Launcher.java --home DIR [--port 7687] [--http-port 7474]
+//        [--address 127.0.0.1] [--conf FILE]...
+// --conf FILE      neo4j.conf-style settings, loaded in the order given (neo4j-local.sh passes
+//                  the config it generates: transaction-log retention and the like)
 // Env: NEO4J_PASSWORD   if set: auth enabled, initial password of user 'neo4j'
 //                       (applied once per home dir; never printed)
 //      NEO4J_PAGECACHE  page cache size, e.g. 512m (default 512m)
-//      NEO4J_CONF_FILE  optional neo4j.conf-style file with extra settings
-//                       (default: HOME/neo4j.conf if it exists), e.g. db.tx_log.preallocate=false
+//      NEO4J_CONF_FILE  optional neo4j.conf-style file with extra settings, loaded after the
+//                       --conf files so that it wins (default: HOME/neo4j.conf if it exists),
+//                       e.g. db.tx_log.preallocate=false
 // Stops cleanly on SIGTERM/SIGINT (shutdown hook -> managementService.shutdown()).
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -29,12 +36,16 @@ public class Launcher {
     public static void main(String[] args) throws Exception {
         Path home = null;
         int port = 7687;
+        int httpPort = 0;   // 0: HTTP connector off
         String address = "127.0.0.1";
+        List<Path> confs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--home" -> home = Path.of(args[++i]);
                 case "--port" -> port = Integer.parseInt(args[++i]);
+                case "--http-port" -> httpPort = Integer.parseInt(args[++i]);
                 case "--address" -> address = args[++i];
+                case "--conf" -> confs.add(Path.of(args[++i]));
                 default -> fail("unknown argument: " + args[i]);
             }
         }
@@ -49,7 +60,7 @@ public class Launcher {
         // First start with a password: set it while no connector is open, then restart with Bolt.
         Path marker = home.resolve(PASSWORD_MARKER);
         if (auth && !Files.exists(marker)) {
-            DatabaseManagementService init = builder(home, pageCache, true)
+            DatabaseManagementService init = builder(home, confs, pageCache, true)
                     .setConfig(BoltConnector.enabled, false)
                     .build();
             try {
@@ -64,12 +75,20 @@ public class Launcher {
             log("initial password for user neo4j set");
         }
 
-        DatabaseManagementService dbms = builder(home, pageCache, auth)
+        DatabaseManagementServiceBuilder b = builder(home, confs, pageCache, auth)
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress(address, port))
                 .setConfig(BoltConnector.advertised_address, new SocketAddress(address, port))
-                .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
-                .build();
+                .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED);
+        if (httpPort > 0) {
+            // The HTTP API (discovery at /, Cypher over HTTP at /db/{name}/tx) and, when a
+            // neo4j-browser jar is on the class path, Neo4j Browser at /browser/. Browser
+            // connects to Bolt at the address announced in the discovery document.
+            b.setConfig(HttpConnector.enabled, true)
+                    .setConfig(HttpConnector.listen_address, new SocketAddress(address, httpPort))
+                    .setConfig(HttpConnector.advertised_address, new SocketAddress(address, httpPort));
+        }
+        DatabaseManagementService dbms = b.build();
 
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log("shutting down");
@@ -80,7 +99,8 @@ public class Launcher {
         // The default database must be available before we report readiness.
         dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME)
                 .executeTransactionally("RETURN 1");
-        log("READY bolt://" + address + ":" + port + " auth=" + (auth ? "enabled" : "disabled")
+        log("READY bolt://" + address + ":" + port
+                + (httpPort > 0 ? " http://" + address + ":" + httpPort : "") + " auth=" + (auth ? "enabled" : "disabled")
                 + " home=" + home + " version=" + org.neo4j.kernel.internal.Version.getNeo4jVersion()
                 + String.format(Locale.ROOT, " jvm_uptime=%.1fs",
                         java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1000.0));
@@ -89,13 +109,18 @@ public class Launcher {
         Thread.currentThread().join();
     }
 
-    static DatabaseManagementServiceBuilder builder(Path home, long pageCache, boolean auth) {
+    static DatabaseManagementServiceBuilder builder(Path home, List<Path> confs, long pageCache, boolean auth) {
         DatabaseManagementServiceBuilder b = new DatabaseManagementServiceBuilder(home);
+        for (Path c : confs) {
+            if (!Files.isRegularFile(c)) fail("--conf file not found: " + c);
+            b.loadPropertiesFromFile(c);
+        }
         String confEnv = System.getenv("NEO4J_CONF_FILE");
         Path conf = confEnv != null && !confEnv.isEmpty() ? Path.of(confEnv) : home.resolve("neo4j.conf");
         if (confEnv != null && !confEnv.isEmpty() && !Files.isRegularFile(conf)) fail("NEO4J_CONF_FILE not found: " + conf);
         if (Files.isRegularFile(conf)) b.loadPropertiesFromFile(conf);
-        // Settings below are applied on top of the file.
+        // Settings below are applied on top of the files (the HTTP connector is switched on
+        // in main() only when --http-port is given).
         return b
                 .setConfig(GraphDatabaseSettings.auth_enabled, auth)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)

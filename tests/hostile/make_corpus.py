@@ -7,9 +7,10 @@ to date before it runs every case of every ``*.json`` file here on each store
 the case names. The format is described in ``README.md`` (same folder).
 
 Categories written by this script: ``uris`` (what ``--db`` / ``TOPOGRAPH_DB``
-may hold) and ``queries`` (what ``topograph query --cypher`` without
-``--write`` may do). Other categories (archives, ``.npz`` files) add their
-own ``<category>.json`` the same way.
+may hold), ``queries`` (what ``topograph query --cypher`` without
+``--write`` may do) and ``inputs`` (checkpoint sources: names, layer files,
+archives; the files themselves are built by ``make_inputs.py`` when the
+tests run, and named ``{inputs}/<builder>``).
 """
 
 from __future__ import annotations
@@ -251,6 +252,54 @@ def query_cases() -> list[dict[str, Any]]:
     return cases
 
 
+# (builder in make_inputs.py, path under it, what the one-line error must say)
+REFUSED_INPUTS = [
+    ("epoch-arabic-digit", "", "not epoch_ followed by ASCII digits"),
+    ("epoch-fullwidth-digit", "", "not epoch_ followed by ASCII digits"),
+    ("epoch-trailing-newline", "", "not epoch_ followed by ASCII digits"),
+    ("epoch-too-large", "", "is larger than 9,223,372,036,854,775,807"),
+    ("duplicate-layer-index", "", "both name layer 0"),
+    ("missing-last-layer", "", "is weight_l3.npz missing?"),
+    ("symlinked-run", "", "a symbolic link; topograph does not follow links unless asked"),
+    ("symlinked-layer", "", "a symbolic link; topograph does not follow links unless asked"),
+    ("column-out-of-range", "", "weight_l3.npz: not a readable scipy sparse .npz (indices must be"),
+    ("coo-duplicate-entries", "", "positions are stored twice"),
+    ("format-dok", "", "sparse format 'dok' is not one scipy.sparse.save_npz writes"),
+    ("format-lil", "", "sparse format 'lil' is not one scipy.sparse.save_npz writes"),
+    ("string-weights", "", "weights are of dtype <U"),
+    ("huge-declared-layer", "", "per byte (TOPOGRAPH_NEURONS_PER_BYTE); refused before reading"),
+    ("nan-weight", "", "NaN"),
+    ("duplicated-tar-member", "/dup.tar", "appears twice"),
+    ("duplicated-zip-member", "/dup.zip", "appears twice"),
+    ("tar-bomb", "/bomb.tgz", "refused as a decompression bomb"),
+    ("zip-bomb", "/bomb.zip", "refused as a decompression bomb"),
+]
+
+
+def input_cases() -> list[dict[str, Any]]:
+    """Checkpoint sources that must be refused in one line, naming the file, storing nothing."""
+    cases = []
+    for name, member, message in REFUSED_INPUTS:
+        source = f"{{inputs}}/{name}{member}"
+        ingest = ["ingest", "--no-progress", "--db", "{db}", source]
+        cases.append(
+            refused(f"input-ingest-{name}", ingest, message=message, stores=["embedded"],
+                    unchanged=True)
+        )  # fmt: skip
+        cases.append(refused(f"input-inspect-{name}", ["inspect", source], message=message))
+    cases.append(
+        allowed("input-inspect-follow-links", ["inspect", "--follow-links", "{inputs}/symlinked-run"],
+                stdout="epoch 10")
+    )  # fmt: skip
+    cases.append(
+        allowed("input-ingest-follow-links",
+                ["ingest", "--no-progress", "--follow-links", "--db", "{tmp}/links.lbdb",
+                 "{inputs}/symlinked-layer"],
+                stdout="1 checkpoints stored")
+    )  # fmt: skip
+    return cases
+
+
 CATEGORIES = {
     "uris": (
         "--db and TOPOGRAPH_DB values: only Bolt URIs and paths are stores; secrets never printed.",
@@ -259,6 +308,11 @@ CATEGORIES = {
     "queries": (
         "topograph query --cypher without --write: reads the graph and nothing else.",
         query_cases,
+    ),
+    "inputs": (
+        "Checkpoint sources that look like data but are not what they seem (make_inputs.py): "
+        "refused in one line naming the file, nothing stored.",
+        input_cases,
     ),
 }
 

@@ -95,7 +95,8 @@ NNSTD_VERSION = "2"
 #: layers, 2 cores) ``large`` wins by far: 0.6 s against 5.6 s at 4096, 1.2 s
 #: against 110 s at 8192, and at 16384 the dense matrices need ~6 GiB.
 AUTO_SPARSE_ABOVE = 2048
-#: The methods a user may choose, ``reference`` (the default) first.
+#: The methods a user may choose. The default, ``auto``, is ``reference`` (the
+#: published values bit for bit) up to :data:`AUTO_SPARSE_ABOVE` neurons.
 METHODS: tuple[Method, ...] = get_args(Method)
 
 
@@ -103,7 +104,7 @@ METHODS: tuple[Method, ...] = get_args(Method)
 class NNSTDOptions:
     """Options of :func:`nnstd`, passed unchanged through pairwise runs and workers."""
 
-    method: Method = "reference"
+    method: Method = "auto"
     sparse_above: int = AUTO_SPARSE_ABOVE
 
     def __post_init__(self) -> None:
@@ -147,7 +148,7 @@ class NNSTDResult(DistanceResult):
     layers: tuple[float, ...] = stored(
         "float64", "NNSTD of the layer, in [0, 1]", scope="layer", column="distance"
     )
-    method: ResolvedMethod = stored("string", "assignment method: reference or sparse")
+    method: ResolvedMethod = stored("string", "assignment method: reference, sparse or large")
 
 
 def overlap(a: sp.csr_matrix, b: sp.csr_matrix) -> tuple[sp.csr_matrix, FloatArray, FloatArray]:

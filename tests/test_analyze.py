@@ -144,7 +144,17 @@ def _fill(uri: str, sample_dir: Path) -> None:
         analyze(s, uri, AnalysisPlan(across_epochs=(10,), measure="unaligned"), workers=2)
 
 
-QUERY_PARAMS = {"run": "e5_s0_w0", "epoch": 10, "limit": 5, "layer": 1, "idx": 5, "threshold": 0.5}
+QUERY_PARAMS = {
+    "run": "e5_s0_w0",
+    "epoch": 10,
+    "limit": 5,
+    "layer": 1,
+    "idx": 5,
+    "threshold": 0.5,
+    "sparse_only": True,  # frozen_layers without the dense output layer
+    "min_distance": 0.2,  # winning_tickets: the sample has 5 pairs past these thresholds
+    "max_accuracy_gap": 0.01,
+}
 
 
 @pytest.mark.slow

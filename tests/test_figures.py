@@ -117,6 +117,7 @@ def test_annotate_writes_each_off_diagonal_cell() -> None:
     assert ax.get_xlabel() == "run (network b)" and ax.get_ylabel() == "run (network a)"
 
 
+@pytest.mark.slow
 def test_format_follows_the_extension_and_dpi_the_size(tmp_path: Path) -> None:
     panels = [_panel([[0.0, 0.2, 0.3], [0.2, 0.0, 0.4], [0.3, 0.4, 0.0]])]
     svg = plot_heatmaps(panels, tmp_path / "h.svg")

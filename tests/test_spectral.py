@@ -119,6 +119,7 @@ def test_network_is_union_of_layers() -> None:
     assert props.spectral_gap == pytest.approx(np.sqrt(2), abs=1e-12)  # ±sqrt(2), 0
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_in=st.integers(20, 300), n_out=st.integers(20, 300))
 def test_sparse_and_dense_solvers_agree(seed: int, n_in: int, n_out: int) -> None:

@@ -27,11 +27,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from topograph.errors import InputError
-from topograph.loaders import SourceOptions, open_source
-from topograph.pipeline.ingest import DEFAULT_BATCH_EDGES
+from topograph.loaders import SourceOptions
+from topograph.model import CheckpointKey
+from topograph.pipeline.ingest import DEFAULT_BATCH_EDGES, read_new_checkpoints
 from topograph.stores import neo4j_bulk as nb
 from topograph.stores.codec import EncodedCheckpoint, encode_checkpoint
 
@@ -97,42 +96,20 @@ def bulk_ingest(
     """
     report = BulkIngestReport(where=where)
     started = time.perf_counter()
-    seen: dict[tuple[str, int], str] = {}
+    seen: dict[CheckpointKey, str] = {}
 
     def encoded() -> Iterator[EncodedCheckpoint]:
-        for path in paths:
-            try:
-                source = open_source(path, run=run, options=source_options)
-            except InputError as exc:
-                if not keep_going:
-                    raise
-                report.failed.append((str(path), str(exc)))
-                continue
-            with source:
-                keys = tqdm(
-                    source.keys(), disable=not progress, unit="ckpt", desc="bulk", leave=False
-                )
-                for key in keys:
-                    try:
-                        ck = source.load(*key)
-                        if key in seen:
-                            if seen[key] != ck.content_hash:
-                                raise InputError(
-                                    f"{ck.source}: {key} is found twice with different content; "
-                                    "ingest one of them under another --run name"
-                                )
-                            report.skipped.append(str(key))
-                            continue
-                    except InputError as exc:
-                        if not keep_going:
-                            raise
-                        report.failed.append((str(key), str(exc)))
-                        continue
-                    seen[key] = ck.content_hash
-                    report.stored.append(str(key))
-                    report.neurons += sum(ck.widths)
-                    report.edges += ck.nnz
-                    yield encode_checkpoint(ck, len(report.stored) - 1)
+        for key, ck in read_new_checkpoints(
+            paths, report, seen,
+            "is found twice with different content; ingest one of them under another --run name",
+            run=run, keep_going=keep_going, progress=progress, desc="bulk",
+            source_options=source_options,
+        ):  # fmt: skip
+            seen[key] = ck.content_hash
+            report.stored.append(str(key))
+            report.neurons += sum(ck.widths)
+            report.edges += ck.nnz
+            yield encode_checkpoint(ck, len(report.stored) - 1)
 
     server.check_target("neo4j", overwrite)  # before any file is written
     folder = Path(tempfile.mkdtemp(prefix="topograph-import-", dir=work_dir))

@@ -15,18 +15,19 @@ the embedded store writes each batch with one COPY per table.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tqdm import tqdm
 
 from topograph.errors import InputError
 from topograph.loaders import SourceOptions, open_source
-from topograph.model import Checkpoint
+from topograph.model import Checkpoint, CheckpointKey
 from topograph.stores.base import GraphStore
 
-__all__ = ["DEFAULT_BATCH_EDGES", "IngestReport", "ingest"]
+__all__ = ["DEFAULT_BATCH_EDGES", "IngestReport", "ingest", "read_new_checkpoints"]
 
 #: Edges buffered before a batch is written (the embedded store's COPY size).
 DEFAULT_BATCH_EDGES = 2_000_000
@@ -48,6 +49,59 @@ class IngestReport:
     @property
     def edges_per_second(self) -> float:
         return self.edges / self.seconds if self.seconds > 0 else 0.0
+
+
+class ReadReport(Protocol):
+    """What :func:`read_new_checkpoints` records: keys skipped, and failures with why."""
+
+    skipped: list[str]
+    failed: list[tuple[str, str]]
+
+
+def read_new_checkpoints(
+    paths: Sequence[str | Path],
+    report: ReadReport,
+    known: dict[CheckpointKey, str],
+    clash: str,
+    *,
+    run: str | None,
+    keep_going: bool,
+    progress: bool,
+    desc: str,
+    source_options: SourceOptions | None,
+) -> Iterator[tuple[CheckpointKey, Checkpoint]]:
+    """``(key, checkpoint)`` for every checkpoint under ``paths`` not in ``known``, validated.
+
+    The one reading pass of the online and the bulk ingest. A key already in
+    ``known`` with the same hash is skipped (``report.skipped``); with another
+    hash it is an :class:`InputError` saying ``"{source}: {key} {clash}"``. A
+    source or checkpoint that cannot be read raises, or with ``keep_going`` is
+    listed in ``report.failed``. The caller adds what it takes to ``known``.
+    """
+    for path in paths:
+        try:
+            source = open_source(path, run=run, options=source_options)
+        except InputError as exc:
+            if not keep_going:
+                raise
+            report.failed.append((str(path), str(exc)))
+            continue
+        with source:
+            bar = tqdm(source.keys(), disable=not progress, unit="ckpt", desc=desc, leave=False)
+            for key in bar:
+                try:
+                    ck = source.load(*key)
+                    if key in known:
+                        if known[key] != ck.content_hash:
+                            raise InputError(f"{ck.source}: {key} {clash}")
+                        report.skipped.append(str(key))
+                        continue
+                except InputError as exc:
+                    if not keep_going:
+                        raise
+                    report.failed.append((str(key), str(exc)))
+                    continue
+                yield key, ck
 
 
 def ingest(
@@ -87,42 +141,20 @@ def ingest(
             report.edges += ck.nnz
 
     try:
-        for path in paths:
-            try:
-                source = open_source(path, run=run, options=source_options)
-            except InputError as exc:
-                if not keep_going:
-                    raise
-                report.failed.append((str(path), str(exc)))
-                continue
-            with source:
-                bar = tqdm(
-                    source.keys(), disable=not progress, unit="ckpt", desc="ingest", leave=False
-                )
-                for key in bar:
-                    try:
-                        ck = source.load(*key)
-                        if key in seen:
-                            if seen[key] != ck.content_hash:
-                                raise InputError(
-                                    f"{ck.source}: {key} is already stored with different "
-                                    "content; ingest it under another --run name"
-                                )
-                            report.skipped.append(str(key))
-                            continue
-                    except InputError as exc:
-                        if not keep_going:
-                            raise
-                        report.failed.append((str(key), str(exc)))
-                        continue
-                    if key in existing and not existing[key].complete:
-                        store.delete_checkpoint(key)  # debris of an interrupted ingest
-                        report.repaired.append(str(key))
-                    batch.append(ck)
-                    seen[key] = ck.content_hash
-                    pending_edges += ck.nnz
-                    if pending_edges >= batch_edges:
-                        flush()
+        for key, ck in read_new_checkpoints(
+            paths, report, seen,
+            "is already stored with different content; ingest it under another --run name",
+            run=run, keep_going=keep_going, progress=progress, desc="ingest",
+            source_options=source_options,
+        ):  # fmt: skip
+            if key in existing and not existing[key].complete:
+                store.delete_checkpoint(key)  # debris of an interrupted ingest
+                report.repaired.append(str(key))
+            batch.append(ck)
+            seen[key] = ck.content_hash
+            pending_edges += ck.nnz
+            if pending_edges >= batch_edges:
+                flush()
     finally:
         # Checkpoints read before a failure are good: store them, then let
         # the error surface.

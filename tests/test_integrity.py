@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from topograph.cli import app
+from topograph.pipeline.analyze import AnalysisPlan, analyze
 from topograph.pipeline.ingest import ingest
 from topograph.stores import GraphStore, IntegrityError, open_store
 
@@ -36,6 +37,8 @@ def test_a_changed_weight_is_named_by_reads_and_by_db_check(
     store: GraphStore, store_uri: str, sample_dir: Path
 ) -> None:
     ingest(store, [str(sample_dir / "e5_s0_w9")])
+    # An analysis in this process first: what it read must not hide the damage below.
+    analyze(store, store_uri, AnalysisPlan(along_runs=("e5_s0_w9",)), workers=1)
     store.query(
         "MATCH (a:Neuron {ckpt: 'e5_s0_w9@10'})-[w:CONNECTS]->(b:Neuron) "
         "WITH w LIMIT 1 SET w.weight = w.weight + 1.5",
@@ -52,9 +55,9 @@ def test_a_changed_weight_is_named_by_reads_and_by_db_check(
     _one_error_line(res.stderr, "1 damaged", "e5_s0_w9@10")
     assert "damaged: e5_s0_w9@10: its content differs from its stored hash" in res.stdout
     # Any command that reads it says so in one line, naming the store, not the source folder.
-    res = runner.invoke(
-        app, ["analyze", "--db", store_uri, "--run", "e5_s0_w9", "--workers", "1", "--no-progress"]
-    )
+    analyze_run = ["analyze", "--db", store_uri, "--run", "e5_s0_w9", "--workers", "1", "--force"]
+    res = runner.invoke(app, [*analyze_run, "--no-progress"])
+    assert res.exit_code == 1, (res.output, res.exception)
     line = _one_error_line(res.stderr, "e5_s0_w9@10 is damaged")
     assert str(sample_dir) not in line
 

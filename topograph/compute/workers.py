@@ -44,6 +44,7 @@ __all__ = [
     "cached_checkpoint",
     "checkpoint_bytes",
     "default_workers",
+    "forget_checkpoints",
 ]
 
 T = TypeVar("T")
@@ -104,6 +105,14 @@ def cached_checkpoint(provider: CheckpointProvider, key: CheckpointKey) -> Check
                 _, (_, freed) = _CACHE.popitem(last=False)
                 _CACHED_BYTES -= freed
     return ckpt
+
+
+def forget_checkpoints(cache_key: object) -> None:
+    """Drop this process's cached checkpoints of the provider whose ``cache_key`` is given."""
+    global _CACHED_BYTES
+    with _LOCK:
+        for entry in [e for e in _CACHE if e[0] == cache_key]:
+            _CACHED_BYTES -= _CACHE.pop(entry)[1]
 
 
 def default_workers() -> int:

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from topograph import measures
 from topograph.compute.pairs import Pair, across_runs, along_run, compute_pairs, compute_properties
-from topograph.compute.workers import Workers
+from topograph.compute.workers import Workers, forget_checkpoints
 from topograph.errors import InputError
 from topograph.measures.base import PairMeasure
 from topograph.model import Checkpoint, CheckpointKey
@@ -52,25 +53,46 @@ class StoreProvider:
     The URI may carry credentials, so it is left out of the repr (task reprs
     reach Dask's logs). On a cluster, prefer NEO4J_USER/NEO4J_PASSWORD in the
     workers' environment to credentials in the URI, which is pickled to them.
+
+    ``analysis`` is new for every provider and part of the cache key, so a
+    worker's cached checkpoint serves one analysis only: a URI names a
+    database, not its content. Between two analyses in one process (a
+    notebook) a run may be ingested again or a checkpoint damaged, and the
+    next analysis must read (and verify) what is stored now.
     """
 
     uri: str = field(repr=False)
+    analysis: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def cache_key(self) -> object:
-        return ("store", self.uri)
+        return ("store", self.uri, self.analysis)
 
     def load(self, run: str, epoch: int) -> Checkpoint:
         with _LOCK:
-            store = _STORES.get(self.uri)
-            if store is None:
-                store = open_store(self.uri, read_only=True)
-                _STORES[self.uri] = store
-        return store.load_checkpoint(run, epoch)
+            held = _STORES.get(self.uri)
+            if held is None or held[0] != self.analysis:
+                # A connection serves one analysis: an embedded file opened
+                # read-only keeps the view it opened with.
+                if held is not None:
+                    held[1].close()
+                held = (self.analysis, open_store(self.uri, read_only=True))
+                _STORES[self.uri] = held
+        return held[1].load_checkpoint(run, epoch)
+
+    def release(self) -> None:
+        """Close this process's connection and drop its cached checkpoints of this analysis."""
+        with _LOCK:
+            held = _STORES.get(self.uri)
+            if held is not None and held[0] == self.analysis:
+                del _STORES[self.uri]
+                held[1].close()
+        forget_checkpoints(self.cache_key)
 
 
 _LOCK = threading.Lock()
-_STORES: dict[str, GraphStore] = {}
+#: Per process, the URI's read-only connection and the analysis it serves.
+_STORES: dict[str, tuple[str, GraphStore]] = {}
 
 
 @dataclass(frozen=True)
@@ -192,49 +214,53 @@ def analyze(
                       on_result=writer.add)  # fmt: skip
         writer.flush()
 
-    with Workers(workers, scheduler) as engine:
-        if plan.across_epochs:
-            started = time.perf_counter()
-            pairs = []
-            for e in plan.across_epochs:
-                pairs += across_runs(sorted({k.run for k in stored if k.epoch == e}), e)
-            # With MATCHES wanted, a pair is done only once its MATCHES are stored.
-            kind = "MATCHES" if plan.matches_across and spec.aligned else spec.relationship
-            todo = missing("across runs", kind, pairs)
-            run_pairs(todo, lineage=False, matches=plan.matches_across)
-            report.computed["across runs"] = len(todo)
-            report.stage_seconds["across runs"] = time.perf_counter() - started
+    try:
+        with Workers(workers, scheduler) as engine:
+            if plan.across_epochs:
+                started = time.perf_counter()
+                pairs = []
+                for e in plan.across_epochs:
+                    pairs += across_runs(sorted({k.run for k in stored if k.epoch == e}), e)
+                # With MATCHES wanted, a pair is done only once its MATCHES are stored.
+                kind = "MATCHES" if plan.matches_across and spec.aligned else spec.relationship
+                todo = missing("across runs", kind, pairs)
+                run_pairs(todo, lineage=False, matches=plan.matches_across)
+                report.computed["across runs"] = len(todo)
+                report.stage_seconds["across runs"] = time.perf_counter() - started
 
-        if plan.along_runs:
-            started = time.perf_counter()
-            steps: list[Pair] = []
-            from_first: list[Pair] = []
-            for run in plan.along_runs:
-                epochs = sorted(k.epoch for k in stored if k.run == run)
-                steps += along_run(run, epochs, consecutive=True)
-                from_first += [
-                    (CheckpointKey(run, epochs[0]), CheckpointKey(run, e)) for e in epochs[2:]
-                ]
-            todo_steps = missing("along runs", "NEXT" if spec.aligned else spec.relationship, steps)
-            todo_first = missing("along runs", spec.relationship, from_first)
-            run_pairs(todo_steps, lineage=True, matches=True)
-            run_pairs(todo_first, lineage=False, matches=False)
-            report.computed["along runs"] = len(todo_steps) + len(todo_first)
-            report.stage_seconds["along runs"] = time.perf_counter() - started
+            if plan.along_runs:
+                started = time.perf_counter()
+                steps: list[Pair] = []
+                from_first: list[Pair] = []
+                for run in plan.along_runs:
+                    epochs = sorted(k.epoch for k in stored if k.run == run)
+                    steps += along_run(run, epochs, consecutive=True)
+                    from_first += [
+                        (CheckpointKey(run, epochs[0]), CheckpointKey(run, e)) for e in epochs[2:]
+                    ]
+                step_kind = "NEXT" if spec.aligned else spec.relationship
+                todo_steps = missing("along runs", step_kind, steps)
+                todo_first = missing("along runs", spec.relationship, from_first)
+                run_pairs(todo_steps, lineage=True, matches=True)
+                run_pairs(todo_first, lineage=False, matches=False)
+                report.computed["along runs"] = len(todo_steps) + len(todo_first)
+                report.stage_seconds["along runs"] = time.perf_counter() - started
 
-        for name in plan.properties:
-            cm = measures.get(name)
-            assert isinstance(cm, measures.CheckpointMeasure)
-            started = time.perf_counter()
-            have = set() if plan.force else store.stored_properties(name)
-            keys = [k for k in sorted(stored) if k not in have]
-            report.skipped[name] = len(stored) - len(keys)
-            props = _Batches(store.write_properties)
-            compute_properties(provider, keys, cm, workers=engine, progress=progress,
-                               on_result=props.add)  # fmt: skip
-            props.flush()
-            report.computed[name] = len(keys)
-            report.stage_seconds[name] = time.perf_counter() - started
+            for name in plan.properties:
+                cm = measures.get(name)
+                assert isinstance(cm, measures.CheckpointMeasure)
+                started = time.perf_counter()
+                have = set() if plan.force else store.stored_properties(name)
+                keys = [k for k in sorted(stored) if k not in have]
+                report.skipped[name] = len(stored) - len(keys)
+                props = _Batches(store.write_properties)
+                compute_properties(provider, keys, cm, workers=engine, progress=progress,
+                                   on_result=props.add)  # fmt: skip
+                props.flush()
+                report.computed[name] = len(keys)
+                report.stage_seconds[name] = time.perf_counter() - started
+    finally:
+        provider.release()  # this process's (a pool's workers have exited with theirs)
     return report
 
 

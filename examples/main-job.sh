@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on the embedded default store, on the bundled
 # sample (3 runs x 3 epochs of the published SET topologies):
-# ingest -> analyze -> query -> export -> plot. Outputs go to ${OUT:-out}/.
+# ingest -> analyze -> query -> export -> plot -> report. Outputs go to ${OUT:-out}/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-out}"
@@ -22,3 +22,5 @@ topograph export spectral "$OUT/spectral.parquet"
 topograph export checkpoints "$OUT/checkpoints.parquet"
 topograph plot heatmap --epoch 0 --epoch 10 --epoch 190 --out "$OUT/figure4.png"
 topograph plot evolution --out "$OUT/evolution.png"
+topograph plot tickets --min-distance 0.2 --out "$OUT/tickets.png"
+topograph report --out "$OUT/report.html"

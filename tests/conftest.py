@@ -105,7 +105,9 @@ def neo4j_http() -> str:
     return NEO4J_HTTP.rstrip("/")
 
 
-@pytest.fixture(params=["embedded", "neo4j"])
+# The Neo4j variant of every two-store test is in the slow tier: a server round
+# trip per checkpoint; the fast tier keeps the embedded one.
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.slow)])
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "embedded":
         yield str(tmp_path / "graph.lbdb")

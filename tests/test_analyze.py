@@ -30,6 +30,7 @@ from conftest import wipe_neo4j
 PER_PAIR_MATCHES = 784 * 3 + 10
 
 
+@pytest.mark.slow
 def test_figure4_from_store_equals_direct_from_files(
     store: GraphStore, store_uri: str, sample_dir: Path
 ) -> None:
@@ -49,6 +50,7 @@ def test_figure4_from_store_equals_direct_from_files(
             assert np.array_equal(from_store, from_files)  # exact, not approximate
 
 
+@pytest.mark.slow
 def test_lineage_relationships_and_recompute_replaces(
     store: GraphStore, store_uri: str, sample_dir: Path
 ) -> None:
@@ -82,6 +84,7 @@ def test_lineage_relationships_and_recompute_replaces(
     assert store.status().counts == counts  # replaced, never duplicated
 
 
+@pytest.mark.slow
 def test_spectral_written_back_equals_direct(
     store: GraphStore, store_uri: str, sample_dir: Path
 ) -> None:
@@ -110,6 +113,7 @@ def test_spectral_written_back_equals_direct(
     )
 
 
+@pytest.mark.slow
 def test_export_round_trip(
     store: GraphStore, store_uri: str, sample_dir: Path, tmp_path: Path
 ) -> None:
@@ -140,9 +144,20 @@ def _fill(uri: str, sample_dir: Path) -> None:
         analyze(s, uri, AnalysisPlan(across_epochs=(10,), measure="unaligned"), workers=2)
 
 
-QUERY_PARAMS = {"run": "e5_s0_w0", "epoch": 10, "limit": 5, "layer": 1, "idx": 5, "threshold": 0.5}
+QUERY_PARAMS = {
+    "run": "e5_s0_w0",
+    "epoch": 10,
+    "limit": 5,
+    "layer": 1,
+    "idx": 5,
+    "threshold": 0.5,
+    "sparse_only": True,  # frozen_layers without the dense output layer
+    "min_distance": 0.2,  # winning_tickets: the sample has 5 pairs past these thresholds
+    "max_accuracy_gap": 0.01,
+}
 
 
+@pytest.mark.slow
 def test_named_queries_same_rows_on_both_stores(
     neo4j_uri: str, sample_dir: Path, tmp_path: Path
 ) -> None:
@@ -171,6 +186,7 @@ def test_named_queries_same_rows_on_both_stores(
         wipe_neo4j(neo4j_uri)
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_identical_results(sample_dir: Path, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     local, remote = str(tmp_path / "local.lbdb"), str(tmp_path / "dask.lbdb")
@@ -192,6 +208,7 @@ def test_dask_cluster_gives_identical_results(sample_dir: Path, tmp_path: Path) 
             assert table_from_store(a, name).equals(table_from_store(b, name)), name
 
 
+@pytest.mark.slow
 def test_options_reach_the_workers(store: GraphStore, store_uri: str, sample_dir: Path) -> None:
     ingest(store, [str(sample_dir / "e5_s0_w9")])
     analyze(
@@ -204,6 +221,7 @@ def test_options_reach_the_workers(store: GraphStore, store_uri: str, sample_dir
     assert methods == {"sparse"}
 
 
+@pytest.mark.slow
 def test_matches_across_completes_pairs_that_only_had_distances(
     sample_dir: Path, tmp_path: Path
 ) -> None:

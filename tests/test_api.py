@@ -32,6 +32,7 @@ def readme_example() -> str:
     return m.group(1)
 
 
+@pytest.mark.slow
 def test_readme_example_runs_and_equals_the_cli_export(tmp_path: Path) -> None:
     # The example runs from a checkout's root: give it one with the sample.
     root = tmp_path / "checkout"

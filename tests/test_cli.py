@@ -152,6 +152,7 @@ def broken_sources(sample_dir: Path, tmp_path: Path) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("case", "needle"),
     [

@@ -60,6 +60,7 @@ def _check(store: GraphStore, uri: str, source: Path, epochs: tuple[int, ...]) -
     return cells
 
 
+@pytest.mark.slow
 def test_figure4_cells_equal_the_published_loop(
     store: GraphStore, store_uri: str, sample_dir: Path
 ) -> None:
@@ -76,6 +77,7 @@ def test_figure4_cells_equal_the_published_loop_on_the_published_set(tmp_path: P
         assert _check(store, uri, SHARED_TOPO, (0, 10, 190)) == 3 * 4 * 45
 
 
+@pytest.mark.slow
 def test_results_of_the_old_direction_are_replaced(
     store: GraphStore, store_uri: str, sample_dir: Path
 ) -> None:

@@ -140,7 +140,15 @@ def _run(argv: list[str], env: dict[str, str], child: bool) -> tuple[int, str, s
     return result.exit_code, result.stdout, result.stderr, crash
 
 
-@pytest.mark.parametrize(("case", "store"), CASES, ids=[f"{c['id']}[{s}]" for c, s in CASES])
+def _param(case: dict[str, Any], store: str) -> Any:
+    """A case as a test; those on Neo4j or in a child process are in the slow tier."""
+    slow = store == "neo4j" or case.get("subprocess")
+    return pytest.param(
+        case, store, id=f"{case['id']}[{store}]", marks=[pytest.mark.slow] if slow else []
+    )
+
+
+@pytest.mark.parametrize(("case", "store"), [_param(c, s) for c, s in CASES])
 def test_hostile_case(
     case: dict[str, Any],
     store: str,

@@ -31,6 +31,7 @@ def _one_error_line(stderr: str, *words: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_a_changed_weight_is_named_by_reads_and_by_db_check(
     store: GraphStore, store_uri: str, sample_dir: Path
 ) -> None:

@@ -118,6 +118,7 @@ def test_tiny_layers_reach_the_brute_force_minimum_exactly(
     assert _exact_cost(a, b, matching) == _brute_force(a, b)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 40), density=st.floats(0.02, 0.6))
 def test_small_layers_match_the_dense_solver_in_rationals(

@@ -36,6 +36,7 @@ def test_pair_direction() -> None:
     assert len(along_run("r", [0, 10, 20, 30])) == 6
 
 
+@pytest.mark.slow
 def test_one_and_two_workers_agree_and_match_direct(sample_dir: Path) -> None:
     with open_source(str(sample_dir)) as src:
         pairs = across_runs(src.runs(), 190) + along_run("e5_s0_w1", src.epochs("e5_s0_w1"))

@@ -51,6 +51,7 @@ def test_every_query_declares_its_parameters() -> None:
         assert set(re.findall(r"\$(\w+)", body)) == used, q.name
 
 
+@pytest.mark.slow
 def test_checks_run_on_both_stores(store: GraphStore, store_uri: str, sample_dir: Path) -> None:
     ingest(store, [str(sample_dir / "e5_s0_w9")])
     store.close()  # the command line opens its own connection
@@ -114,6 +115,7 @@ def test_huge_integers_are_refused_before_the_driver(tmp_path: Path) -> None:
         named_query("run_similarity").bind({"epoch": 2**70})
 
 
+@pytest.mark.slow
 def test_json_to_a_closed_pipe_exits_0(tmp_path: Path, sample_dir: Path) -> None:
     db = str(tmp_path / "g.lbdb")
     subprocess.run(

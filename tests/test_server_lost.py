@@ -74,6 +74,13 @@ class Relay:
                 s.close()
 
 
+_ANALYZE = [sys.executable, "-m", "topograph", "analyze", "--workers", "1", "--no-progress", "--db"]
+
+
+def _analyze(db: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*_ANALYZE, db], capture_output=True, text=True, timeout=600)
+
+
 def test_lost_server_mid_analyze_is_one_line_and_the_rerun_completes(
     neo4j_uri: str, sample_dir: Path, tmp_path: Path
 ) -> None:
@@ -85,11 +92,7 @@ def test_lost_server_mid_analyze_is_one_line_and_the_rerun_completes(
         twin = str(tmp_path / "twin.lbdb")
         with open_store(twin) as store:
             ingest(store, [str(sample_dir)])
-        clean = subprocess.run(
-            [sys.executable, "-m", "topograph", "analyze", "--db", twin, "--workers", "1",
-             "--no-progress"],
-            capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        clean = _analyze(twin)
         assert clean.returncode == 0, clean.stderr
         with open_store(twin, read_only=True) as store:
             expected = store.status().counts
@@ -98,8 +101,7 @@ def test_lost_server_mid_analyze_is_one_line_and_the_rerun_completes(
         relay = Relay(where.hostname or "127.0.0.1", where.port or 7687)
         env = {**os.environ, "TOPOGRAPH_NEO4J_RETRY": "3", "TOPOGRAPH_LOCK_WAIT": "2"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "topograph", "analyze", "--db",
-             f"bolt://127.0.0.1:{relay.port}", "--workers", "1", "--no-progress"],
+            [*_ANALYZE, f"bolt://127.0.0.1:{relay.port}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
         # cut once some results are written: analyze is then mid-way
@@ -121,11 +123,7 @@ def test_lost_server_mid_analyze_is_one_line_and_the_rerun_completes(
         assert len(lines) == 1 and lines[0].startswith("error: "), err
         assert ended < 120, f"{ended:.0f} s after the cut"
 
-        rerun = subprocess.run(
-            [sys.executable, "-m", "topograph", "analyze", "--db", neo4j_uri, "--workers", "1",
-             "--no-progress"],
-            capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        rerun = _analyze(neo4j_uri)
         assert rerun.returncode == 0, rerun.stderr
         with open_store(neo4j_uri, read_only=True) as store:
             assert store.status().counts == expected

@@ -49,6 +49,7 @@ with open_source(str(TOPO)) as _src:
     RUNS = _src.runs()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", RUNS)
 def test_every_layer_matches_dense_linalg(run: str) -> None:
     """Every layer of every checkpoint of the run: sparse solvers vs dense numpy, 1e-9 relative."""
@@ -118,6 +119,7 @@ def test_network_is_union_of_layers() -> None:
     assert props.spectral_gap == pytest.approx(np.sqrt(2), abs=1e-12)  # ±sqrt(2), 0
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_in=st.integers(20, 300), n_out=st.integers(20, 300))
 def test_sparse_and_dense_solvers_agree(seed: int, n_in: int, n_out: int) -> None:

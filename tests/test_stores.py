@@ -113,6 +113,7 @@ def _complete_count(uri: str) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_kill_9_mid_ingest_then_rerun_equals_clean(
     store_uri: str, sample_dir: Path, tmp_path: Path
 ) -> None:
@@ -161,6 +162,7 @@ def test_kill_9_mid_ingest_then_rerun_equals_clean(
     assert after.runs == expected.runs and after.incomplete == []
 
 
+@pytest.mark.slow
 def test_unreachable_database_one_line_error_without_secret() -> None:
     proc = subprocess.run(
         [

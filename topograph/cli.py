@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, cast, get_args
 
 import typer
 
@@ -89,6 +89,37 @@ FollowLinksOpt = Annotated[
     ),
 ]
 Figure = Annotated[Path, typer.Option("--out", "-o", help="Image to write (.png/.pdf/.svg).")]
+# figure options, shared by every command that draws
+CmapOpt = Annotated[
+    str,
+    typer.Option(
+        "--cmap",
+        help="Colour map of value scales (perceptually uniform: viridis, cividis (colour-blind safe), magma, plasma).",
+    ),
+]
+VminOpt = Annotated[
+    float | None,
+    typer.Option("--vmin", help="Fix the low end of the colour range (default: the data's)."),
+]
+VmaxOpt = Annotated[
+    float | None,
+    typer.Option("--vmax", help="Fix the high end of the colour range (default: the data's)."),
+]
+AnnotateOpt = Annotated[bool, typer.Option("--annotate", help="Write each cell's value in it.")]
+DpiOpt = Annotated[
+    int, typer.Option("--dpi", help="Resolution of PNG output; SVG and PDF are vector.")
+]
+BandsOpt = Annotated[
+    bool,
+    typer.Option("--bands", help="Mean over runs with ± 1 s.d. and min-max bands, for many runs."),
+]
+SparseOnlyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sparse-only",
+        help="Leave dense layers (every position connected, e.g. a 784x10 output layer) out: their NNSTD is always 0 and their spectrum dominates the network's.",
+    ),
+]
 
 
 class OutputFormat(StrEnum):
@@ -162,8 +193,7 @@ def _sources(pattern: str | None, mapping: Path | None, follow_links: bool) -> A
 
 
 def _connect(db: str | None, read_only: bool = False) -> Any:
-    from topograph.session import connect
-    from topograph.stores import has_password
+    from topograph.session import connect, has_password
 
     if db is not None and has_password(db):
         # Every user of the machine sees a command line (ps, /proc): say so.
@@ -269,10 +299,16 @@ def matrix_command(
         Path | None,
         typer.Option(help="Write the distances (one row per pair and layer) to this Parquet file."),
     ] = None,
+    cmap: CmapOpt = "viridis",
+    vmin: VminOpt = None,
+    vmax: VmaxOpt = None,
+    annotate: AnnotateOpt = False,
+    dpi: DpiOpt = 150,
+    sparse_only: SparseOnlyOpt = False,
     plot: Annotated[
         Path | None,
         typer.Option(
-            help="Save the heatmaps (one panel per epoch, colour range 0..1) to this image (.png/.pdf/.svg)."
+            help="Save the heatmaps (one panel per epoch, one shared colour range) to this image (.png/.pdf/.svg)."
         ),
     ] = None,
     progress: Progress = True,
@@ -282,6 +318,7 @@ def matrix_command(
 ) -> None:
     """Pairwise NNSTD table: across runs at given epochs, or along one run."""
     from topograph.pipeline.compare import distance_matrix
+    from topograph.pipeline.figures import layer_title
     from topograph.pipeline.plot import check_figure_path, plot_figure4
     from topograph.pipeline.tables import write_table
 
@@ -303,9 +340,12 @@ def matrix_command(
         )
         if epoch is not None:
             # files first: a closed stdout must not cost the figure
-            panels = plot_figure4(m.table, epoch, layer, plot)
+            fig = _figure_options(cmap, vmin, vmax, annotate, dpi, sparse_only=sparse_only)
+            exclude = m.dense_layers if sparse_only else frozenset()
+            panels = plot_figure4(m.table, epoch, layer, plot, options=fig, exclude=exclude)
+            what = layer_title(layer, tuple(exclude)).replace("mean of layers", "layers")
             for e, panel in zip(epoch, panels, strict=True):
-                _print_matrix(f"epoch {e}, layers 0..{layer}", list(panel.labels), panel.matrix)
+                _print_matrix(f"epoch {e}, {what}", list(panel.labels), panel.matrix)
         else:
             for p in m.pairs:
                 typer.echo(f"{p.a} -> {p.b}: {p.result.cumulative(layer):.4f}")
@@ -771,10 +811,17 @@ def plot_heatmap_command(
     ] = 0,
     method: Annotated[str | None, typer.Option(help=PLOT_METHOD_HELP)] = None,
     db: Db = None,
+    cmap: CmapOpt = "viridis",
+    vmin: VminOpt = None,
+    vmax: VmaxOpt = None,
+    annotate: AnnotateOpt = False,
+    dpi: DpiOpt = 150,
+    sparse_only: SparseOnlyOpt = False,
 ) -> None:
     """Figure 4 from stored results: NNSTD between every pair of runs, one panel per epoch."""
     with _reported(), _connect(db, read_only=True) as session:
-        typer.echo(f"wrote {session.plot_heatmap(out, epoch, layer, method)}")
+        fig = _figure_options(cmap, vmin, vmax, annotate, dpi, sparse_only=sparse_only)
+        typer.echo(f"wrote {session.plot_heatmap(out, epoch, layer, method, fig)}")
 
 
 @plot_app.command("evolution")
@@ -785,10 +832,400 @@ def plot_evolution_command(
     ] = None,
     method: Annotated[str | None, typer.Option(help=PLOT_METHOD_HELP)] = None,
     db: Db = None,
+    dpi: DpiOpt = 150,
+    bands: BandsOpt = False,
+    sparse_only: SparseOnlyOpt = False,
 ) -> None:
     """NNSTD to the first epoch and test accuracy against epoch, one line per run."""
     with _reported(), _connect(db, read_only=True) as session:
-        typer.echo(f"wrote {session.plot_evolution(out, layer, method)}")
+        fig = _figure_options(dpi=dpi, bands=bands, sparse_only=sparse_only)
+        typer.echo(f"wrote {session.plot_evolution(out, layer, method, fig)}")
+
+
+# -- figure options ----------------------------------------------------------------
+def _figure_options(
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    annotate: bool = False,
+    dpi: int = 150,
+    bands: bool = False,
+    sparse_only: bool = False,
+) -> Any:
+    """The figure options as the one FigureOptions the library takes."""
+    from topograph.pipeline.figures import FigureOptions
+
+    return FigureOptions(cmap, vmin, vmax, annotate, dpi, bands, sparse_only)
+
+
+# -- generators -----------------------------------------------------------------
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(w) for w in text.replace("x", ",").split(",") if w.strip())
+    except ValueError:
+        raise InputError(f"--widths expects integers like 784,784,10, got {text!r}") from None
+
+
+@app.command("generate")
+def generate_command(
+    construction: Annotated[
+        str,
+        typer.Argument(
+            help="erdos_renyi, left_regular, biregular, regular, fibonacci (one per layer), or figure4 (the NNSTD paper's start networks: ER at 0.6%, each next one with 1% of its connections moved)."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder to write the checkpoints to (reference: <run>/epoch_<EEE>/weight_l<K>.npz; else <run>/epoch_<EEE>.<format>).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="reference (NNSTD layout, sparse), or one state-dict file per checkpoint: npz, safetensors, pt (dense weights with zeros, as PyTorch saves them).",
+        ),
+    ] = "reference",
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Also ingest them into this store (a temporary folder is used without --out). "
+            + DB_HELP,
+        ),
+    ] = None,
+    widths: Annotated[
+        str, typer.Option(help="Neurons per position, n_0,n_1,...,n_L.")
+    ] = "784,784,784,784,10",
+    degree: Annotated[
+        int | None, typer.Option(help="Outputs per input neuron (density = degree / n_out).")
+    ] = None,
+    density: Annotated[
+        float | None, typer.Option(help="Fraction of positions connected (erdos_renyi, figure4).")
+    ] = None,
+    epsilon: Annotated[
+        float | None,
+        typer.Option(help="SET's rule: density epsilon(n_in + n_out)/(n_in n_out) (erdos_renyi)."),
+    ] = None,
+    dense_last: Annotated[
+        bool, typer.Option("--dense-last", help="A dense output layer, as SET keeps it.")
+    ] = False,
+    runs: Annotated[int, typer.Option(help="How many networks (runs PREFIX_w0 ..).")] = 1,
+    epochs: Annotated[
+        int, typer.Option(help="SET evolution steps after epoch 0, a checkpoint each.")
+    ] = 0,
+    zeta: Annotated[
+        float, typer.Option(help="Fraction of connections SET replaces per step.")
+    ] = 0.3,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same networks.")] = 0,
+    prefix: Annotated[
+        str | None, typer.Option(help="Run name prefix (default CONSTRUCTION_s<seed>).")
+    ] = None,
+) -> None:
+    """Generate networks from a topology construction, deterministic from a seed, as checkpoints."""
+    from topograph.pipeline.generate import FORMATS, Format, GenerateSpec, generate
+
+    with _reported():
+        if out is None and db is None:
+            raise InputError("say where the networks go: --out FOLDER and/or --db STORE")
+        spec = GenerateSpec(
+            construction, _widths(widths), degree=degree, density=density, epsilon=epsilon,
+            dense_last=dense_last, runs=runs, epochs=epochs, zeta=zeta, seed=seed, prefix=prefix,
+        )  # fmt: skip
+        if fmt not in FORMATS:
+            raise InputError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+        checked_fmt = cast("Format", fmt)
+        if db is None:
+            assert out is not None
+            written = generate(spec, out, checked_fmt)
+        else:
+            with _connect(db) as session:
+                result = session.generate(spec, out, checked_fmt)
+                written = result.written
+                stored = result.stored
+                typer.echo(
+                    f"{session.describe()}: {len(stored.stored)} checkpoints stored, "
+                    f"{len(stored.skipped)} already there"
+                )
+        typer.echo(
+            f"generated {len(written.keys)} checkpoints ({written.edges:,} edges) of "
+            f"{len({k.run for k in written.keys})} runs in {written.seconds:.2f} s"
+            + (f"; wrote {out}" if out is not None else "")
+        )
+
+
+# -- studies --------------------------------------------------------------------
+study_app = typer.Typer(
+    help="Studies of the topology constructions (Bourely et al. 2017).", no_args_is_help=True
+)
+app.add_typer(study_app, name="study")
+
+
+@study_app.command("spectra")
+def study_spectra_command(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the table (one row per layer) to Parquet."),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Draw the study to this image (.png/.pdf/.svg).")
+    ] = None,
+    replicates: Annotated[int, typer.Option(help="Layers per cell of the random families.")] = 3,
+    seed: Annotated[int, typer.Option(help="Parent seed of every cell's.")] = 0,
+    cmap: CmapOpt = "viridis",
+    dpi: DpiOpt = 150,
+) -> None:
+    """Spectral properties of every construction over a grid of widths and degrees (about 15-30 s)."""
+    import time
+
+    from topograph.pipeline.study import StudyGrid, plot_study, run_study
+    from topograph.pipeline.tables import write_table
+
+    with _reported():
+        fig = _figure_options(cmap, dpi=dpi)
+        if plot is not None:
+            from topograph.pipeline.figures import check_figure_path
+
+            check_figure_path(plot)
+        started = time.perf_counter()
+        grid = StudyGrid(replicates=replicates, seed=seed)
+        table = run_study(grid)
+        typer.echo(
+            f"spectral study: {table.num_rows} layers of {len(grid.constructions)} constructions "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        _print_study_summary(table)
+        if out is not None:
+            write_table(table, out)
+            typer.echo(f"wrote {out}")
+        if plot is not None:
+            typer.echo(f"wrote {plot_study(table, plot, options=fig)}")
+
+
+def _print_study_summary(table: Any) -> None:
+    """Per construction and degree on the square 256 layer: mean λ2(L) of the LCC and gap."""
+    rows = [r for r in table.to_pylist() if (r["n_in"], r["n_out"]) == (256, 256)]
+    if not rows:
+        return
+    typer.echo("256 x 256 layers, mean over replicates: lcc λ2(L) / spectral gap")
+    degrees = sorted({r["degree"] for r in rows})
+    typer.echo(f"{'construction':<14}" + "".join(f"{f'd={d}':>14}" for d in degrees))
+    for name in dict.fromkeys(r["construction"] for r in rows):
+        cells = []
+        for d in degrees:
+            mine = [r for r in rows if r["construction"] == name and r["degree"] == d]
+            if not mine:
+                cells.append(f"{'-':>14}")
+                continue
+            lam = sum(r["lcc_algebraic_connectivity"] for r in mine) / len(mine)
+            gap = sum(r["spectral_gap"] for r in mine) / len(mine)
+            cells.append(f"{lam:>7.3f}/{gap:<6.2f}")
+        typer.echo(f"{name:<14}" + "".join(cells))
+
+
+@study_app.command("accuracy")
+def study_accuracy_command(
+    db: Db = None,
+    hidden: Annotated[int, typer.Option(help="Hidden neurons H of the 64-H-10 network.")] = 128,
+    degree: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--degree",
+            help="Outputs per input neuron of the hidden layer. Repeatable. Default: 2 4 8 16.",
+        ),
+    ] = None,
+    construction: Annotated[
+        list[str] | None,
+        typer.Option("--construction", help="Hidden-layer family. Repeatable. Default: all five."),
+    ] = None,
+    replicates: Annotated[int, typer.Option(help="Networks per family and degree.")] = 3,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 20,
+    seed: Annotated[int, typer.Option(help="Parent seed of every network's.")] = 0,
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the per-network table to Parquet."),
+    ] = None,
+    correlations: Annotated[
+        Path | None, typer.Option(help="Write the correlation table to Parquet.")
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Scatter of accuracy against each property (.png/.pdf/.svg)."),
+    ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(help="Keep the trained checkpoints in this folder (reference layout)."),
+    ] = None,
+    dpi: DpiOpt = 150,
+) -> None:
+    """Train 64-H-10 networks on digits with each construction as the hidden layer (mask fixed),
+    record them in the store, and rank-correlate accuracy with the layer's spectral properties."""
+    from topograph.pipeline.accuracy_study import AccuracyGrid, plot_accuracy_study
+    from topograph.pipeline.tables import write_table
+
+    with _reported():
+        fig = _figure_options(dpi=dpi)
+        if plot is not None:
+            from topograph.pipeline.figures import check_figure_path
+
+            check_figure_path(plot)
+        kwargs: dict[str, Any] = {}
+        if degree:
+            kwargs["degrees"] = tuple(degree)
+        if construction:
+            kwargs["constructions"] = tuple(construction)
+        grid = AccuracyGrid(
+            hidden=hidden, replicates=replicates, epochs=epochs, seed=seed, threads=threads,
+            **kwargs,
+        )  # fmt: skip
+        with _connect(db) as session:
+            study = session.study_accuracy(grid, checkpoints)
+            where = session.describe()
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in study.stage_seconds.items())
+        typer.echo(
+            f"{where}: {study.trained} networks of 64-{hidden}-10 trained for {epochs} epochs "
+            f"({study.reused} checkpoints already stored); {stages}"
+        )
+        _print_accuracy_means(study.table)
+        typer.echo("Spearman rank correlation of test accuracy with:")
+        _print_rows(
+            study.correlations.column_names,
+            [
+                (
+                    r["scope"],
+                    r["metric"],
+                    r["n"],
+                    _fixed(r["rho"], "+.3f"),
+                    _fixed(r["p_value"], ".2g"),
+                )
+                for r in study.correlations.to_pylist()
+            ],
+            QueryFormat.table,
+        )
+        if out is not None:
+            write_table(study.table, out)
+            typer.echo(f"wrote {out}")
+        if correlations is not None:
+            write_table(study.correlations, correlations)
+            typer.echo(f"wrote {correlations}")
+        if plot is not None:
+            typer.echo(f"wrote {plot_accuracy_study(study.table, plot, options=fig)}")
+
+
+def _fixed(value: float, spec: str) -> str:
+    """A rounded number for a printed table; NaN (rho undefined: a constant side) as n/a."""
+    return "n/a" if value != value else format(value, spec)
+
+
+def _print_accuracy_means(table: Any) -> None:
+    rows = table.to_pylist()
+    degrees = sorted({r["degree"] for r in rows})
+    typer.echo("mean test accuracy (fraction correct) per hidden-layer family and degree:")
+    typer.echo(f"{'construction':<14}" + "".join(f"{f'd={d}':>9}" for d in degrees))
+    for name in dict.fromkeys(r["construction"] for r in rows):
+        cells = []
+        for d in degrees:
+            accs = [r["accuracy"] for r in rows if r["construction"] == name and r["degree"] == d]
+            cells.append(f"{sum(accs) / len(accs):>9.4f}" if accs else f"{'-':>9}")
+        typer.echo(f"{name:<14}" + "".join(cells))
+
+
+# -- winning tickets and the report ---------------------------------------------------
+@plot_app.command("tickets")
+def plot_tickets_command(
+    out: Figure,
+    min_distance: Annotated[
+        float | None,
+        typer.Option(help="NNSTD from which two topologies count as different (default 0.3)."),
+    ] = None,
+    max_accuracy_gap: Annotated[
+        float | None,
+        typer.Option(
+            help="Accuracy difference up to which two networks count as equal (default 0.01)."
+        ),
+    ] = None,
+    method: Annotated[str | None, typer.Option(help=PLOT_METHOD_HELP)] = None,
+    db: Db = None,
+    cmap: CmapOpt = "viridis",
+    dpi: DpiOpt = 150,
+) -> None:
+    """Plenty of winning tickets: NNSTD against accuracy difference of every same-epoch pair."""
+    with _reported(), _connect(db, read_only=True) as session:
+        summary = session.plot_tickets(
+            out, min_distance, max_accuracy_gap, method, _figure_options(cmap, dpi=dpi)
+        )
+        typer.echo(summary.describe())
+        typer.echo(f"wrote {out}")
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")],
+    sources: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Folders or archives of checkpoints to report instead of a store: ingested and analyzed in a temporary embedded store first."
+        ),
+    ] = None,
+    db: Db = None,
+    epoch: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--epoch", "-e", help="Figure-4 panel epoch. Repeatable. Default: up to six, spread."
+        ),
+    ] = None,
+    layer: Annotated[
+        int, typer.Option(help="Figure 4's layer L (mean of layers 0..L when L > 0).")
+    ] = 0,
+    method: Annotated[str | None, typer.Option(help=PLOT_METHOD_HELP)] = None,
+    min_distance: Annotated[
+        float, typer.Option(help="Winning tickets: smallest NNSTD of a pair.")
+    ] = 0.3,
+    max_accuracy_gap: Annotated[
+        float, typer.Option(help="Winning tickets: largest accuracy difference.")
+    ] = 0.01,
+    png: Annotated[
+        bool, typer.Option("--png", help="Embed PNG images instead of inline SVG.")
+    ] = False,
+    title: Annotated[str, typer.Option(help="The page's title.")] = "topograph report",
+    workers: Workers = None,
+    cmap: CmapOpt = "viridis",
+    vmin: VminOpt = None,
+    vmax: VmaxOpt = None,
+    annotate: AnnotateOpt = False,
+    dpi: DpiOpt = 150,
+    bands: BandsOpt = False,
+    sparse_only: SparseOnlyOpt = False,
+    progress: Progress = True,
+) -> None:
+    """One self-contained HTML report (figures inline, no network needed) of a store or of checkpoint folders/archives."""
+    from topograph.pipeline.report import ReportOptions, check_report_path, report_sources
+
+    with _reported():
+        check_report_path(out)
+        options = ReportOptions(
+            epochs=tuple(epoch) if epoch else None, layer=layer, method=method,
+            min_distance=min_distance, max_accuracy_gap=max_accuracy_gap,
+            image_format="png" if png else "svg", title=title,
+            figures=_figure_options(cmap, vmin, vmax, annotate, dpi, bands, sparse_only),
+        )  # fmt: skip
+        if sources:
+            if db is not None:
+                raise InputError("give a store (--db) or folders/archives to report, not both")
+            result = report_sources(sources, out, options, workers=workers, progress=progress)
+        else:
+            with _connect(db, read_only=True) as session:
+                result = session.report(out, options)
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
+        typer.echo(
+            f"wrote {result.path} ({result.bytes / 1e6:.1f} MB, sections: "
+            f"{', '.join(result.sections)}) in {result.seconds:.1f} s"
+        )
 
 
 def main() -> None:

@@ -32,14 +32,20 @@ from topograph.stores import (
     GraphStore,
     QueryResult,
     StoreStatus,
+    has_password,
     open_store,
     resolve_uri,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported only when used: start-up stays light
+    from topograph.pipeline.accuracy_study import AccuracyGrid, AccuracyStudy
     from topograph.pipeline.bulk import BulkIngestReport
+    from topograph.pipeline.figures import FigureOptions
+    from topograph.pipeline.generate import Format, GenerateReport, GenerateSpec
+    from topograph.pipeline.report import ReportOptions, ReportResult
+    from topograph.pipeline.tickets import TicketSummary
 
-__all__ = ["ExportReport", "Session", "connect"]
+__all__ = ["ExportReport", "GenerateResult", "Session", "connect", "has_password"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,14 @@ class ExportReport:
     rows: int
     path: Path
     partitioned: bool
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    """What :meth:`Session.generate` did: the checkpoints written, and the ingest of them."""
+
+    written: GenerateReport
+    stored: IngestReport
 
 
 class Session:
@@ -358,27 +372,128 @@ class Session:
 
     # -- figures --------------------------------------------------------------
     def plot_heatmap(
-        self, out: str | Path, epochs: list[int], layer: int = 0, method: str | None = None
+        self,
+        out: str | Path,
+        epochs: list[int],
+        layer: int = 0,
+        method: str | None = None,
+        options: FigureOptions | None = None,
     ) -> Path:
-        """The NNSTD paper's Figure 4 from stored results: runs x runs, one panel per epoch."""
+        """The NNSTD paper's Figure 4 from stored results: runs x runs, one panel per epoch.
+
+        ``options``: how the figure looks (colour map and range, cell values,
+        dpi; ``sparse_only`` leaves dense layers out of the mean over 0..layer).
+        """
+        from topograph.pipeline.figures import FigureOptions
         from topograph.pipeline.plot import check_figure_path, plot_figure4
 
+        opts = options or FigureOptions()
         path = check_figure_path(Path(out))
-        plot_figure4(self.table("distances"), epochs, layer, path, method)
+        exclude = self._dense_layers() if opts.sparse_only else frozenset()
+        plot_figure4(self.table("distances"), epochs, layer, path, method, opts, exclude=exclude)
         return path
 
     def plot_evolution(
-        self, out: str | Path, layer: int | None = None, method: str | None = None
+        self,
+        out: str | Path,
+        layer: int | None = None,
+        method: str | None = None,
+        options: FigureOptions | None = None,
     ) -> Path:
-        """NNSTD to the first epoch and test accuracy against epoch, one line per run."""
+        """NNSTD to the first epoch and test accuracy against epoch, one line per run.
+
+        ``options``: how the figure looks (``bands`` for mean ± spread over
+        runs; ``sparse_only`` leaves dense layers out of the network mean).
+        """
+        from topograph.pipeline.figures import FigureOptions
         from topograph.pipeline.plot import check_figure_path, evolution_curves, plot_evolution
 
+        opts = options or FigureOptions()
         path = check_figure_path(Path(out))
-        curves = evolution_curves(self.table("distances"), self.table("checkpoints"), layer, method)
+        exclude = self._dense_layers() if opts.sparse_only and layer is None else frozenset()
+        curves = evolution_curves(
+            self.table("distances"), self.table("checkpoints"), layer, method, exclude=exclude
+        )
         if not any(len(c.distances) > 1 for c in curves):
             raise InputError("no distances to the first epoch stored; run analyze first")
-        note = f"layer {layer}" if layer is not None else "mean of layers"
-        return plot_evolution(curves, path, layer_note=note)
+        if layer is not None:
+            note = f"layer {layer}"
+        else:
+            note = "mean of sparse layers" if exclude else "mean of layers"
+        return plot_evolution(curves, path, layer_note=note, options=opts)
+
+    def _dense_layers(self) -> frozenset[int]:
+        from topograph.pipeline.tables import dense_layers
+
+        return dense_layers(self._reader())
+
+    # -- generators, studies, report ----------------------------------------------
+    def generate(
+        self, spec: GenerateSpec, out: str | Path | None = None, fmt: Format = "reference"
+    ) -> GenerateResult:
+        """Generate ``spec``'s networks, write them as checkpoints and ingest them here.
+
+        ``out``: the folder to keep the checkpoints in, in format ``fmt``
+        (``reference`` layout, or ``npz``/``safetensors``/``pt`` state dicts);
+        ``None`` writes them to a temporary folder removed after the ingest.
+        """
+        import shutil
+        import tempfile
+
+        from topograph.pipeline.generate import generate
+        from topograph.pipeline.ingest import ingest
+
+        folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="topograph-gen-"))
+        try:
+            written = generate(spec, folder, fmt)
+            stored = ingest(self._writer(), [folder])
+        finally:
+            if out is None:
+                shutil.rmtree(folder, ignore_errors=True)
+        return GenerateResult(written, stored)
+
+    def study_accuracy(
+        self, grid: AccuracyGrid | None = None, checkpoints: str | Path | None = None
+    ) -> AccuracyStudy:
+        """Train the accuracy study's networks, record them here, correlate accuracy and spectra.
+
+        See :mod:`topograph.pipeline.accuracy_study` (needs torch and
+        scikit-learn). ``checkpoints``: a folder to keep the trained
+        checkpoints in (reference layout), else a temporary one.
+        """
+        from topograph.pipeline.accuracy_study import run_accuracy_study
+
+        return run_accuracy_study(
+            self._writer(), grid, Path(checkpoints) if checkpoints is not None else None
+        )
+
+    def plot_tickets(
+        self,
+        out: str | Path,
+        min_distance: float | None = None,
+        max_accuracy_gap: float | None = None,
+        method: str | None = None,
+        options: FigureOptions | None = None,
+    ) -> TicketSummary:
+        """NNSTD against accuracy difference of every same-epoch pair, tickets shaded.
+
+        Thresholds default to those of the named query ``winning_tickets``.
+        Returns the counts the figure shows.
+        """
+        from topograph.pipeline import tickets
+        from topograph.pipeline.figures import FigureOptions
+
+        lo = tickets.DEFAULT_MIN_DISTANCE if min_distance is None else min_distance
+        gap = tickets.DEFAULT_MAX_ACCURACY_GAP if max_accuracy_gap is None else max_accuracy_gap
+        pairs = tickets.all_pairs(self._reader())
+        tickets.plot_tickets(pairs, Path(out), lo, gap, method, options or FigureOptions())
+        return tickets.summarize(pairs, lo, gap, method)
+
+    def report(self, out: str | Path, options: ReportOptions | None = None) -> ReportResult:
+        """One self-contained HTML report of this store (see :mod:`topograph.pipeline.report`)."""
+        from topograph.pipeline.report import write_report
+
+        return write_report(self._reader(), Path(out), options)
 
 
 def connect(db: str | None = None, read_only: bool = False) -> Session:

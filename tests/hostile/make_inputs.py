@@ -156,11 +156,11 @@ class _Zeros(io.RawIOBase):
 
 
 def tar_bomb(root: Path) -> None:
-    """A 1 MB .tgz whose one member declares (and holds) 1 GiB of zeros."""
+    """A .tgz of about 250 KB whose one member declares (and holds) 256 MiB of zeros."""
     root.mkdir(parents=True)
     with tarfile.open(root / "bomb.tgz", "w:gz", compresslevel=1) as tf:
         info = tarfile.TarInfo("r/epoch_000/weight_l0.npz")
-        info.size = 1 << 30
+        info.size = 256 << 20
         tf.addfile(info, io.BufferedReader(_Zeros(info.size), 1 << 20))
 
 

@@ -75,6 +75,8 @@ class DistanceMatrix:
     table: pa.Table
     n_layers: int
     seconds: float
+    #: Layers dense (every position connected) in the first checkpoint compared.
+    dense_layers: frozenset[int] = frozenset()
 
 
 def distance_matrix(
@@ -111,7 +113,9 @@ def distance_matrix(
             pairs = along_run(run, src.epochs(run), consecutive=consecutive)
             if not pairs:
                 raise InputError(f"{source}: run {run!r} has fewer than two epochs")
-        n_layers = len(src.load(*pairs[0][0]).layers)
+        first = src.load(*pairs[0][0])
+        n_layers = len(first.layers)
+        dense = frozenset(k for k, w in enumerate(first.layers) if w.nnz == w.shape[0] * w.shape[1])
         if not 0 <= layer < n_layers:
             raise InputError(
                 f"--layer {layer} out of range: these networks have layers 0..{n_layers - 1}"
@@ -120,4 +124,4 @@ def distance_matrix(
         with Workers(workers) as engine:
             results = compute_pairs(src, pairs, spec, opts, workers=engine, progress=progress)
         seconds = time.perf_counter() - started
-    return DistanceMatrix(results, distances_table(results, spec.table), n_layers, seconds)
+    return DistanceMatrix(results, distances_table(results, spec.table), n_layers, seconds, dense)

@@ -39,6 +39,7 @@ from topograph.constructions import CONSTRUCTIONS, make_layer, stable_seed
 from topograph.errors import InputError
 from topograph.measures.spectral import layer_spectrum
 from topograph.model import Checkpoint
+from topograph.pipeline.figures import DEFAULT_OPTIONS, FigureOptions
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -297,7 +298,8 @@ def plot_study(
     out: Path,
     *,
     metrics: Sequence[str] = DEFAULT_METRICS,
-    cmap: str = "viridis",
+    cmap: str | None = None,
+    options: FigureOptions = DEFAULT_OPTIONS,
 ) -> Path:
     """Draw the study: one panel per metric (rows) and layer size (columns).
 
@@ -308,7 +310,9 @@ def plot_study(
     readers). The ``lambda2`` panels carry the Ramanujan value
     ``sqrt(d - 1) + sqrt(d n_in / n_out - 1)`` as a dashed line. Written with
     matplotlib's object API (no pyplot state), format from the extension of
-    ``out`` (.png, .pdf, .svg). Returns ``out``.
+    ``out`` (.png, .pdf, .svg), at ``options.dpi``. ``cmap``, when given,
+    overrides ``options.cmap`` (kept for callers that passed it alone).
+    Returns ``out``.
     """
     from matplotlib import colormaps
     from matplotlib.figure import Figure
@@ -323,7 +327,7 @@ def plot_study(
     data = {name: table.column(name).to_pylist() for name in needed}
     names = list(dict.fromkeys(data["construction"]))
     sizes = sorted(set(zip(data["n_in"], data["n_out"], strict=True)), key=lambda s: (s[0], s[1]))
-    colour_map = colormaps[cmap]
+    colour_map = colormaps[cmap or options.cmap]
     colours = [colour_map(0.9 * i / max(len(names) - 1, 1)) for i in range(len(names))]
     labels = {n: CONSTRUCTIONS[n].label if n in CONSTRUCTIONS else n for n in names}
 
@@ -386,7 +390,7 @@ def plot_study(
     fig.suptitle("Spectral properties of sparse layer constructions (Bourely et al. 2017)")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=130)
+        fig.savefig(out, dpi=options.dpi)
     except OSError as exc:
         raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
     return out

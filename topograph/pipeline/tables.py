@@ -31,7 +31,7 @@ version that computed the values.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import topograph.cypher as cypher
 from topograph import measures
 from topograph.errors import InputError
 from topograph.measures.base import CheckpointMeasure, PairMeasure
@@ -48,6 +49,7 @@ from topograph.stores import GraphStore, StoredCheckpoint
 __all__ = [
     "PARTITION_ROWS",
     "check_parent",
+    "dense_layers",
     "distances_table",
     "figure4_matrix",
     "one_method",
@@ -281,14 +283,23 @@ def read_distances(path: Path) -> pa.Table:
 
 
 def figure4_matrix(
-    table: pa.Table, epoch: int, layer: int, method: str | None = None
+    table: pa.Table,
+    epoch: int,
+    layer: int,
+    method: str | None = None,
+    exclude: Collection[int] = (),
 ) -> tuple[list[str], np.ndarray]:
     """The paper's Figure 4 matrix at ``epoch``: runs x runs of mean NNSTD over layers 0..layer.
 
     Symmetric by construction (each unordered pair is stored once, a -> b);
     the diagonal is 0, the distance of a network to itself. ``method``
     selects one method's rows; without it the table must hold only one.
+    ``exclude``: layers left out of the mean (dense layers, whose NNSTD is
+    always 0 and only dilutes it).
     """
+    kept = [k for k in range(layer + 1) if k not in set(exclude)]
+    if not kept:
+        raise InputError(f"layers 0..{layer} are all dense: no sparse layer to show")
     rows = one_method(table.to_pylist(), method)
     runs = sorted(
         {r["run_a"] for r in rows if r["epoch_a"] == epoch and r["epoch_b"] == epoch}
@@ -310,9 +321,9 @@ def figure4_matrix(
         )
     matrix = np.zeros((len(runs), len(runs)))
     for (i, j), layers in per_pair.items():
-        if any(k not in layers for k in range(layer + 1)):
+        if any(k not in layers for k in kept):
             raise InputError(f"distances of layers 0..{layer} missing for a pair at epoch {epoch}")
-        value = float(np.mean([layers[k] for k in range(layer + 1)]))
+        value = float(np.mean([layers[k] for k in kept]))
         matrix[i, j] = matrix[j, i] = value
     return runs, matrix
 
@@ -328,3 +339,15 @@ def one_method(rows: list[dict[str, Any]], method: str | None) -> list[dict[str,
             "choose one with --method"
         )
     return rows
+
+
+def dense_layers(store: GraphStore) -> frozenset[int]:
+    """Layer indices that are dense (every position connected) in every stored checkpoint.
+
+    SET keeps its output layer dense (784 x 10 in the published networks):
+    its NNSTD is always 0, every EVOLVES step of it is "frozen", and its
+    singular value sqrt(784 * 10) = 88.5 dominates the whole network's
+    spectral gap. Figures leave such layers out under ``sparse_only``.
+    """
+    rows = store.query(cypher.load("read/layer_density"), {}).dicts()
+    return frozenset(int(r["layer"]) for r in rows if float(r["min_density"]) >= 1.0)

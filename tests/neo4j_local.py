@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +49,45 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def driver_rows(uri: str, text: str) -> list[list[Any]]:
+    """Rows of ``text`` through the driver itself (the store's query() refuses SHOW ...)."""
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(uri) as driver, driver.session() as session:
+        return [list(r.values()) for r in session.run(text)]
+
+
+#: The key property of each label of the graph model.
+KEYS = {"Run": "name", "Checkpoint": "id", "Layer": "id", "Neuron": "uid"}
+RELATIONSHIPS = {
+    "HAS_CHECKPOINT": ("Run", "Checkpoint"),
+    "HAS_LAYER": ("Checkpoint", "Layer"),
+    "CONNECTS": ("Neuron", "Neuron"),
+}
+
+
+def graph_digest(uri: str) -> dict[str, tuple[int, str]]:
+    """(count, SHA-256) of every label's nodes and every type's relationships, all properties.
+
+    Nodes as their sorted property maps; relationships as (start key, end
+    key, property map); floats by repr, so a changed bit changes the digest.
+    The cid counter's value goes in too: it decides what the next ingest numbers.
+    """
+    import hashlib
+    import json
+
+    def digest(rows: list[Any]) -> tuple[int, str]:
+        lines = sorted(json.dumps(r, sort_keys=True) for r in rows)
+        return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+    out = {}
+    for label in KEYS:
+        out[label] = digest(driver_rows(uri, f"MATCH (n:{label}) RETURN properties(n)"))
+    for rel, (a, b) in RELATIONSHIPS.items():
+        text = f"MATCH (a:{a})-[r:{rel}]->(b:{b}) RETURN a.{KEYS[a]}, b.{KEYS[b]}, properties(r)"
+        out[rel] = digest(driver_rows(uri, text))
+    counter = "MATCH (k:TopographCounter {name: 'cid'}) RETURN k.next"
+    out["cid counter"] = digest(driver_rows(uri, counter))
+    return out

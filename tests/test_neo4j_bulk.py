@@ -13,7 +13,6 @@ import gzip
 import io
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +27,7 @@ from topograph.stores.codec import EncodedCheckpoint, encode_checkpoint
 from topograph.stores.neo4j import Neo4jStore
 
 from conftest import SAMPLE_COUNTS
-from neo4j_local import free_port, local_neo4j_skip
+from neo4j_local import driver_rows, free_port, graph_digest, local_neo4j_skip
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +48,6 @@ def _read_csv(files: list[Path]) -> pa.Table:
         conv = pacsv.ConvertOptions(column_types={n: pa.string() for n in names})
         parts.append(pacsv.read_csv(io.BytesIO(data), read_options=opts, convert_options=conv))
     return pa.concat_tables(parts)
-
-
-def _driver_rows(uri: str, text: str) -> list[list[Any]]:
-    import neo4j
-
-    with neo4j.GraphDatabase.driver(uri) as driver, driver.session() as session:
-        return [list(r.values()) for r in session.run(text)]
 
 
 def test_headers_name_id_spaces_and_types() -> None:
@@ -158,9 +150,9 @@ def test_bulk_import_round_trip_schema_and_idempotent_ingest(
         assert report.counts == {k: v for k, v in SAMPLE_COUNTS.items() if k in nb.COUNTED}
         with Neo4jStore(server.uri) as store:
             # SHOW is an administration command: the store's query() refuses it
-            names = {r[0] for r in _driver_rows(server.uri, "SHOW CONSTRAINTS YIELD name")}
+            names = {r[0] for r in driver_rows(server.uri, "SHOW CONSTRAINTS YIELD name")}
             assert {"run_name", "checkpoint_id", "layer_id", "neuron_uid"} <= names
-            indexes = {r[0] for r in _driver_rows(server.uri, "SHOW INDEXES YIELD name")}
+            indexes = {r[0] for r in driver_rows(server.uri, "SHOW INDEXES YIELD name")}
             assert {"checkpoint_run_epoch", "layer_ckpt", "neuron_ckpt_layer"} <= indexes
             with open_source(str(sample_dir)) as src:
                 for key in src.keys():
@@ -191,40 +183,6 @@ def test_a_bad_row_fails_the_import_naming_it_and_leaves_no_store(tmp_path: Path
         nb.bulk_import(w.close(), server, max_off_heap="1G")
     assert not (tmp_path / "neo4j" / "data" / "databases" / "neo4j").exists()
     assert not server.running()
-
-
-#: The key property of each label of the graph model.
-KEYS = {"Run": "name", "Checkpoint": "id", "Layer": "id", "Neuron": "uid"}
-RELATIONSHIPS = {
-    "HAS_CHECKPOINT": ("Run", "Checkpoint"),
-    "HAS_LAYER": ("Checkpoint", "Layer"),
-    "CONNECTS": ("Neuron", "Neuron"),
-}
-
-
-def graph_digest(uri: str) -> dict[str, tuple[int, str]]:
-    """(count, SHA-256) of every label's nodes and every type's relationships, all properties.
-
-    Nodes as their sorted property maps; relationships as (start key, end
-    key, property map); floats by repr, so a changed bit changes the digest.
-    The cid counter's value goes in too: it decides what the next ingest numbers.
-    """
-    import hashlib
-    import json
-
-    def digest(rows: list[Any]) -> tuple[int, str]:
-        lines = sorted(json.dumps(r, sort_keys=True) for r in rows)
-        return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-    out = {}
-    for label in KEYS:
-        out[label] = digest(_driver_rows(uri, f"MATCH (n:{label}) RETURN properties(n)"))
-    for rel, (a, b) in RELATIONSHIPS.items():
-        text = f"MATCH (a:{a})-[r:{rel}]->(b:{b}) RETURN a.{KEYS[a]}, b.{KEYS[b]}, properties(r)"
-        out[rel] = digest(_driver_rows(uri, text))
-    counter = "MATCH (k:TopographCounter {name: 'cid'}) RETURN k.next"
-    out["cid counter"] = digest(_driver_rows(uri, counter))
-    return out
 
 
 @pytest.mark.slow

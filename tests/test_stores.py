@@ -213,3 +213,31 @@ def test_read_only_query_cannot_write_files(tmp_path: Path) -> None:
         # a ';' inside a string is not a second statement
         assert store.query("RETURN 'a;b' AS s").rows == [("a;b",)]
     assert not target.exists()
+
+
+@pytest.mark.slow
+def test_neo4j_checkpoints_split_into_transactions_store_the_same_graph(
+    neo4j_uri: str, sample_dir: Path
+) -> None:
+    """A checkpoint over ``tx_edges`` goes in several transactions (neurons, then edge
+    batches addressed by their uid range): the same graph as one transaction each."""
+    from topograph.stores.neo4j import Neo4jStore
+
+    from conftest import wipe_neo4j
+    from neo4j_local import graph_digest
+
+    with open_source(str(sample_dir)) as src:
+        cks = [src.load(*key) for key in src.keys()]
+    digests = []
+    try:
+        for tx_edges in (None, 5_000):
+            wipe_neo4j(neo4j_uri)
+            with Neo4jStore(neo4j_uri, tx_edges=tx_edges) as store:
+                store.ensure_schema()
+                store.write_checkpoints(cks)
+                assert store.status().counts == SAMPLE_COUNTS
+                assert store.check().ok
+            digests.append(graph_digest(neo4j_uri))
+        assert digests[0] == digests[1]
+    finally:
+        wipe_neo4j(neo4j_uri)

@@ -47,7 +47,8 @@
 #                        if present); they win over the generated $NEO4J_DATA_DIR/neo4j-local.conf
 #                        (written on every start and import from the variables above)
 #   NEO4J_JAVA_OPTS      extra JVM options
-#   NEO4J_ADMIN_HEAP     JVM heap of import/admin (default 1g; the importer works off-heap, see
+#   NEO4J_ADMIN_HEAP     JVM heap of import/admin (default 2g: with 1g the importer warned it may
+#                        be too small for a 60M-edge archive; it works off-heap besides, see
 #                        its --max-off-heap-memory, default 90% of free memory)
 #   NEO4J_MVN_ARGS       extra mvn options for the one-time fetch (e.g. -o, -Dmaven.repo.local=DIR)
 # Requires Java 17 or 21 and, for the first start only, Maven.
@@ -399,7 +400,7 @@ run_admin() {   # run_admin EXTRA_CLASSPATH ARGS...
     uc="$(user_conf)"
     if [[ -n "$uc" ]]; then { echo; cat "$uc"; } >>"$conf_dir/neo4j.conf"; fi
     # shellcheck disable=SC2086
-    NEO4J_HOME="$DATA_DIR" NEO4J_CONF="$conf_dir" "$JAVA" -Xmx"${NEO4J_ADMIN_HEAP:-1g}" \
+    NEO4J_HOME="$DATA_DIR" NEO4J_CONF="$conf_dir" "$JAVA" -Xmx"${NEO4J_ADMIN_HEAP:-2g}" \
         -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow \
         --add-opens=java.base/java.nio=ALL-UNNAMED \
         --add-opens=java.base/java.io=ALL-UNNAMED \

@@ -385,15 +385,26 @@ class Neo4jStore(GraphStore):
                 }
                 session.execute_write(lambda tx, p=part: tx.run(text, p).consume())
             text = cypher.load("neo4j/create_edges")
-            src, dst = e.base + e.src, e.base + e.dst
-            for s in range(0, src.size, step):
+            for s in range(0, e.src.size, step):
+                src, dst = e.src[s : s + step], e.dst[s : s + step]
+                lo = int(min(src.min(), dst.min()))
+                hi = int(max(src.max(), dst.max())) + 1
                 p = {
-                    "src": src[s : s + step].tolist(),
-                    "dst": dst[s : s + step].tolist(),
+                    "lo": e.base + lo,
+                    "hi": e.base + hi,
+                    "src": (src - lo).tolist(),
+                    "dst": (dst - lo).tolist(),
                     "tap": e.tap[s : s + step].tolist(),
                     "w": weight[s : s + step].tolist(),
                 }
-                session.execute_write(lambda tx, p=p: tx.run(text, p).consume())
+                created = session.execute_write(
+                    lambda tx, p=p: tx.run(text, p).single(strict=True)[0]
+                )
+                if created != src.size:
+                    raise StoreError(
+                        f"{self.uri}: writing {ckpt}: {created} of {src.size} edges of a batch "
+                        "were stored (its neurons are missing)"
+                    )
             session.execute_write(
                 lambda tx: tx.run(cypher.load("neo4j/complete_checkpoint"), ckpt=ckpt).consume()
             )

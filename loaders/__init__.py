@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from topograph.loaders.files import FilesSource, SourceOptions
-from topograph.loaders.reference_layout import ReferenceLayoutSource, load_checkpoint_dir
+from topograph.loaders.reference_layout import load_checkpoint_dir
 from topograph.loaders.state_dict import (
     Inspection,
     checkpoint_from_state_dict,
@@ -33,7 +33,6 @@ from topograph.model import Checkpoint
 __all__ = [
     "FilesSource",
     "Inspection",
-    "ReferenceLayoutSource",
     "SourceOptions",
     "checkpoint_from_state_dict",
     "inspect",

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from topograph.loaders.reference_layout import ReferenceLayoutSource
+from topograph.loaders import FilesSource
 
 from conftest import REPO
 
@@ -46,7 +46,7 @@ def test_set_mlp_reference_layout_equals_the_npz_state_dict() -> None:
     """The same SET weights, read as the reference layout and as an ``.npz`` state dict."""
     run = FIXTURES / "set-mlp" / "reference" / "run-0"
     metrics = _metrics(FIXTURES / "set-mlp" / "npz" / "run-0")
-    with ReferenceLayoutSource(run.parent) as src:
+    with FilesSource(run.parent) as src:
         assert src.epochs("run-0") == list(EPOCHS)
         for epoch in EPOCHS:
             ckpt = src.load("run-0", epoch)

@@ -141,6 +141,44 @@ def _scaled_weight(i: float, s: float, scale: float) -> np.int64:  # pragma: no 
     return np.int64(np.rint(i / (s - i) * scale))
 
 
+@njit(cache=True, inline="always")
+def _offer(  # pragma: no cover
+    heap_w: IntArray, heap_p: IntArray, n: int, k: int, w: np.int64, t: int
+) -> int:
+    """Put ``(w, t)`` in a bounded min-heap holding ``n`` of at most ``k`` entries.
+
+    Below ``k`` it is added (sift up); at ``k`` it replaces the least entry
+    (sift down), which the caller has checked is below ``w``. Returns the
+    new size.
+    """
+    if n < k:
+        p = n
+        n += 1
+        while p > 0:
+            q = (p - 1) >> 1
+            if heap_w[q] <= w:
+                break
+            heap_w[p] = heap_w[q]
+            heap_p[p] = heap_p[q]
+            p = q
+    else:
+        p = 0
+        while True:
+            c = 2 * p + 1
+            if c >= k:
+                break
+            if c + 1 < k and heap_w[c + 1] < heap_w[c]:
+                c += 1
+            if heap_w[c] >= w:
+                break
+            heap_w[p] = heap_w[c]
+            heap_p[p] = heap_p[c]
+            p = c
+    heap_w[p] = w
+    heap_p[p] = t
+    return n
+
+
 @njit(cache=True)
 def _select(  # pragma: no cover
     indptr: IntArray,
@@ -189,65 +227,12 @@ def _select(  # pragma: no cover
             stamp[col] = j
             w = _scaled_weight(data[t], dj + deg_b[col], scale)
             if w > row_min:
-                if rn < k_row:
-                    p = rn
-                    rn += 1
-                    while p > 0:
-                        q = (p - 1) >> 1
-                        if row_w[q] <= w:
-                            break
-                        row_w[p] = row_w[q]
-                        row_p[p] = row_p[q]
-                        p = q
-                    row_w[p] = w
-                    row_p[p] = t
-                else:
-                    p = 0
-                    while True:
-                        c = 2 * p + 1
-                        if c >= k_row:
-                            break
-                        if c + 1 < k_row and row_w[c + 1] < row_w[c]:
-                            c += 1
-                        if row_w[c] >= w:
-                            break
-                        row_w[p] = row_w[c]
-                        row_p[p] = row_p[c]
-                        p = c
-                    row_w[p] = w
-                    row_p[p] = t
+                rn = _offer(row_w, row_p, rn, k_row, w, t)
                 if rn == k_row:
                     row_min = row_w[0]
             if w > col_min[col]:
-                cn = col_n[col]
-                if cn < k_col:
-                    p = cn
-                    cn += 1
-                    col_n[col] = cn
-                    while p > 0:
-                        q = (p - 1) >> 1
-                        if col_w[col, q] <= w:
-                            break
-                        col_w[col, p] = col_w[col, q]
-                        col_p[col, p] = col_p[col, q]
-                        p = q
-                    col_w[col, p] = w
-                    col_p[col, p] = t
-                else:
-                    p = 0
-                    while True:
-                        c = 2 * p + 1
-                        if c >= k_col:
-                            break
-                        if c + 1 < k_col and col_w[col, c + 1] < col_w[col, c]:
-                            c += 1
-                        if col_w[col, c] >= w:
-                            break
-                        col_w[col, p] = col_w[col, c]
-                        col_p[col, p] = col_p[col, c]
-                        p = c
-                    col_w[col, p] = w
-                    col_p[col, p] = t
+                cn = _offer(col_w[col], col_p[col], col_n[col], k_col, w, t)
+                col_n[col] = cn
                 if cn == k_col:
                     col_min[col] = col_w[col, 0]
         for q in range(rn):

@@ -33,12 +33,15 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import scipy.sparse as sp
 
 from topograph.model import Checkpoint, CheckpointKey, LayerInfo
 from topograph.results import PairDistance, record
 
 __all__ = [
+    "CHECKPOINT_PROPERTIES",
+    "LAYER_PROPERTIES",
     "EncodedCheckpoint",
     "checkpoint_id",
     "decode_checkpoint",
@@ -74,6 +77,44 @@ def layer_id(key: CheckpointKey | tuple[str, int], k: int) -> str:
 def neuron_uid_base(cid: int) -> int:
     """First neuron uid of checkpoint number ``cid``."""
     return int(cid) << UID_SHIFT
+
+
+#: The Checkpoint node's properties (:attr:`EncodedCheckpoint.checkpoint`), in
+#: the order both stores load them.
+CHECKPOINT_PROPERTIES = pa.schema(
+    [
+        ("id", pa.string()),
+        ("run", pa.string()),
+        ("epoch", pa.int64()),
+        ("hash", pa.string()),
+        ("accuracy", pa.float64()),
+        ("source", pa.string()),
+        ("cid", pa.int64()),
+        ("n_layers", pa.int64()),
+        ("neurons", pa.int64()),
+        ("edges", pa.int64()),
+        ("complete", pa.bool_()),
+    ]
+)
+#: A Layer node's properties (each of :attr:`EncodedCheckpoint.layers`).
+LAYER_PROPERTIES = pa.schema(
+    [
+        ("id", pa.string()),
+        ("ckpt", pa.string()),
+        ("run", pa.string()),
+        ("epoch", pa.int64()),
+        ("idx", pa.int64()),
+        ("n_in", pa.int64()),
+        ("n_out", pa.int64()),
+        ("nnz", pa.int64()),
+        ("density", pa.float64()),
+        ("name", pa.string()),
+        ("kind", pa.string()),
+        ("kernel", pa.string()),
+        ("block", pa.int64()),
+        ("topology", pa.string()),
+    ]
+)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ from topograph.stores.base import (
     WriterActive,
     plain,
 )
-from topograph.stores.codec import EncodedCheckpoint
+from topograph.stores.codec import CHECKPOINT_PROPERTIES, LAYER_PROPERTIES, EncodedCheckpoint
 from topograph.stores.guard import ReadOnlyViolation
 from topograph.stores.lease import LOCK_WAIT_ENV, lock_wait
 
@@ -132,39 +132,6 @@ class EmbeddedStoreError(StoreError):
     """The embedded database could not be opened or refused an operation."""
 
 
-_CHECKPOINT_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("run", pa.string()),
-        ("epoch", pa.int64()),
-        ("hash", pa.string()),
-        ("accuracy", pa.float64()),
-        ("source", pa.string()),
-        ("cid", pa.int64()),
-        ("n_layers", pa.int64()),
-        ("neurons", pa.int64()),
-        ("edges", pa.int64()),
-        ("complete", pa.bool_()),
-    ]
-)
-_LAYER_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("ckpt", pa.string()),
-        ("run", pa.string()),
-        ("epoch", pa.int64()),
-        ("idx", pa.int64()),
-        ("n_in", pa.int64()),
-        ("n_out", pa.int64()),
-        ("nnz", pa.int64()),
-        ("density", pa.float64()),
-        ("name", pa.string()),
-        ("kind", pa.string()),
-        ("kernel", pa.string()),
-        ("block", pa.int64()),
-        ("topology", pa.string()),
-    ]
-)
 #: Neurons in a batch from which COPY is worth its fixed cost (about 7 MiB
 #: of buffer pool held until the database closes, against ~0.2 KiB a row
 #: for Cypher's CREATE, which is also 4x slower on large batches).
@@ -449,9 +416,11 @@ class EmbeddedStore(GraphStore):
         if not batch:
             return
         self._check_writable()
-        checkpoints = pa.Table.from_pylist([e.checkpoint for e in batch], schema=_CHECKPOINT_SCHEMA)
+        checkpoints = pa.Table.from_pylist(
+            [e.checkpoint for e in batch], schema=CHECKPOINT_PROPERTIES
+        )
         layers = pa.Table.from_pylist(
-            [lay for e in batch for lay in e.layers], schema=_LAYER_SCHEMA
+            [lay for e in batch for lay in e.layers], schema=LAYER_PROPERTIES
         )
         neurons = pa.concat_tables([_neurons(e) for e in batch])
         copy_neurons = neurons.num_rows >= COPY_NEURONS

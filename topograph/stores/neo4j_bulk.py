@@ -63,7 +63,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from topograph.errors import TopographError, first_line
-from topograph.stores.codec import EncodedCheckpoint
+from topograph.stores.codec import CHECKPOINT_PROPERTIES, LAYER_PROPERTIES, EncodedCheckpoint
 
 __all__ = [
     "NODE_COLUMNS",
@@ -87,39 +87,8 @@ Compression = Literal["none", "gzip"]
 #: Node labels: columns in file order, the first is the key (the importer's ID).
 NODE_COLUMNS: dict[str, pa.Schema] = {
     "Run": pa.schema([("name", pa.string())]),
-    "Checkpoint": pa.schema(
-        [
-            ("id", pa.string()),
-            ("run", pa.string()),
-            ("epoch", pa.int64()),
-            ("hash", pa.string()),
-            ("accuracy", pa.float64()),
-            ("source", pa.string()),
-            ("cid", pa.int64()),
-            ("n_layers", pa.int64()),
-            ("neurons", pa.int64()),
-            ("edges", pa.int64()),
-            ("complete", pa.bool_()),
-        ]
-    ),
-    "Layer": pa.schema(
-        [
-            ("id", pa.string()),
-            ("ckpt", pa.string()),
-            ("run", pa.string()),
-            ("epoch", pa.int64()),
-            ("idx", pa.int64()),
-            ("n_in", pa.int64()),
-            ("n_out", pa.int64()),
-            ("nnz", pa.int64()),
-            ("density", pa.float64()),
-            ("name", pa.string()),
-            ("kind", pa.string()),
-            ("kernel", pa.string()),
-            ("block", pa.int64()),
-            ("topology", pa.string()),
-        ]
-    ),
+    "Checkpoint": CHECKPOINT_PROPERTIES,
+    "Layer": LAYER_PROPERTIES,
     "Neuron": pa.schema(
         [
             ("uid", pa.int64()),

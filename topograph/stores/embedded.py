@@ -453,7 +453,10 @@ class EmbeddedStore(GraphStore):
         (about 190 bytes a neuron, some in the buffer pool, some outside it;
         measured), so once the pool is 40 % used the database is reopened:
         the file lock is let go for that moment, and reopening waits for it
-        like any open.
+        like any open. Most of that memory turned out to sit outside the pool
+        (README, "Memory on a big archive"), so the trigger rarely fires on
+        a big ingest; reopening after every batch bounds it better but lets
+        go of the writer's lock between batches.
         """
         import ladybug
 

@@ -88,13 +88,14 @@ def naive(kind: str, topo: Path, uri: str | None) -> float:
         if kind == "embedded":
             import ladybug
 
-            from topograph.stores.embedded import EmbeddedStore, _neurons
+            from topograph.stores.codec import neuron_table
+            from topograph.stores.embedded import EmbeddedStore
 
             path = str(Path(tmp) / "naive.lbdb")
             with EmbeddedStore(path) as store:
                 store.ensure_schema()
                 for enc in prep["rows"]:  # neurons only, written in bulk (not timed)
-                    store._exec("COPY Neuron FROM $t", {"t": _neurons(enc)})
+                    store._exec("COPY Neuron FROM $t", {"t": neuron_table(enc)})
             db = ladybug.Database(path)
             conn = ladybug.Connection(db)
             text = (

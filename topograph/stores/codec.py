@@ -42,6 +42,7 @@ from topograph.results import PairDistance, record
 __all__ = [
     "CHECKPOINT_PROPERTIES",
     "LAYER_PROPERTIES",
+    "NEURON_PROPERTIES",
     "EncodedCheckpoint",
     "checkpoint_id",
     "decode_checkpoint",
@@ -51,6 +52,7 @@ __all__ = [
     "encode_matches",
     "key_of",
     "layer_id",
+    "neuron_table",
     "neuron_uid_base",
 ]
 
@@ -113,6 +115,20 @@ LAYER_PROPERTIES = pa.schema(
         ("kernel", pa.string()),
         ("block", pa.int64()),
         ("topology", pa.string()),
+    ]
+)
+
+
+#: A Neuron node's properties, the columns of :func:`neuron_table`.
+NEURON_PROPERTIES = pa.schema(
+    [
+        ("uid", pa.int64()),
+        ("ckpt", pa.string()),
+        ("run", pa.string()),
+        ("epoch", pa.int64()),
+        ("layer", pa.int64()),
+        ("idx", pa.int64()),
+        ("bias", pa.float64()),
     ]
 )
 
@@ -345,3 +361,20 @@ def encode_matches(
         "method": cat(method, object),
         "version": cat(version, object),
     }
+
+
+def neuron_table(e: EncodedCheckpoint) -> pa.Table:
+    """One checkpoint's Neuron nodes: uids ``base + offset``, bias null where a neuron has none."""
+    n = e.neurons
+    return pa.table(
+        {
+            "uid": pa.array(e.base + np.arange(n, dtype=np.int64)),
+            "ckpt": pa.repeat(pa.scalar(e.id, pa.string()), n),
+            "run": pa.repeat(pa.scalar(str(e.checkpoint["run"]), pa.string()), n),
+            "epoch": pa.repeat(pa.scalar(int(e.checkpoint["epoch"]), pa.int64()), n),
+            "layer": pa.array(e.position),
+            "idx": pa.array(e.index),
+            "bias": pa.array(e.bias, mask=np.isnan(e.bias)),
+        },
+        schema=NEURON_PROPERTIES,
+    )

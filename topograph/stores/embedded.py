@@ -49,7 +49,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 import topograph.cypher as cypher
@@ -62,7 +61,12 @@ from topograph.stores.base import (
     WriterActive,
     plain,
 )
-from topograph.stores.codec import CHECKPOINT_PROPERTIES, LAYER_PROPERTIES, EncodedCheckpoint
+from topograph.stores.codec import (
+    CHECKPOINT_PROPERTIES,
+    LAYER_PROPERTIES,
+    EncodedCheckpoint,
+    neuron_table,
+)
 from topograph.stores.guard import ReadOnlyViolation
 from topograph.stores.lease import LOCK_WAIT_ENV, lock_wait
 
@@ -136,22 +140,6 @@ class EmbeddedStoreError(StoreError):
 #: of buffer pool held until the database closes, against ~0.2 KiB a row
 #: for Cypher's CREATE, which is also 4x slower on large batches).
 COPY_NEURONS = 65_536
-
-
-def _neurons(e: EncodedCheckpoint) -> pa.Table:
-    """The Neuron table of one checkpoint (columns of the embedded schema, in order)."""
-    n = e.neurons
-    return pa.table(
-        {
-            "uid": pa.array(e.base + np.arange(n, dtype=np.int64)),
-            "ckpt": pa.array(np.full(n, e.id, dtype=object), pa.string()),
-            "run": pa.array(np.full(n, e.checkpoint["run"], dtype=object), pa.string()),
-            "epoch": pa.array(np.full(n, e.checkpoint["epoch"], dtype=np.int64)),
-            "layer": pa.array(e.position),
-            "idx": pa.array(e.index),
-            "bias": pa.array(e.bias, mask=np.isnan(e.bias)),
-        }
-    )
 
 
 def _connects(e: EncodedCheckpoint) -> pa.Table:
@@ -422,7 +410,7 @@ class EmbeddedStore(GraphStore):
         layers = pa.Table.from_pylist(
             [lay for e in batch for lay in e.layers], schema=LAYER_PROPERTIES
         )
-        neurons = pa.concat_tables([_neurons(e) for e in batch])
+        neurons = pa.concat_tables([neuron_table(e) for e in batch])
         copy_neurons = neurons.num_rows >= COPY_NEURONS
         # Three transactions, in this order. COPY data is made durable by the
         # checkpoint at COMMIT while Cypher writes are replayed from the WAL,

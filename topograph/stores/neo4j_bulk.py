@@ -63,7 +63,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from topograph.errors import TopographError, first_line
-from topograph.stores.codec import CHECKPOINT_PROPERTIES, LAYER_PROPERTIES, EncodedCheckpoint
+from topograph.stores.codec import (
+    CHECKPOINT_PROPERTIES,
+    LAYER_PROPERTIES,
+    NEURON_PROPERTIES,
+    EncodedCheckpoint,
+    neuron_table,
+)
 
 __all__ = [
     "NODE_COLUMNS",
@@ -89,17 +95,7 @@ NODE_COLUMNS: dict[str, pa.Schema] = {
     "Run": pa.schema([("name", pa.string())]),
     "Checkpoint": CHECKPOINT_PROPERTIES,
     "Layer": LAYER_PROPERTIES,
-    "Neuron": pa.schema(
-        [
-            ("uid", pa.int64()),
-            ("ckpt", pa.string()),
-            ("run", pa.string()),
-            ("epoch", pa.int64()),
-            ("layer", pa.int64()),
-            ("idx", pa.int64()),
-            ("bias", pa.float64()),
-        ]
-    ),
+    "Neuron": NEURON_PROPERTIES,
 }
 
 #: Relationship types: (start label, end label) and columns; ``src``/``dst``
@@ -391,22 +387,6 @@ def checkpoint_tables(
     new_runs = sorted({str(c["run"]) for c in ckpts} - known)
     known.update(new_runs)
 
-    def neurons(e: EncodedCheckpoint) -> pa.Table:
-        n = e.neurons
-        ck = e.checkpoint
-        return pa.table(
-            {
-                "uid": pa.array(e.base + np.arange(n, dtype=np.int64)),
-                "ckpt": pa.repeat(pa.scalar(e.id, pa.string()), n),
-                "run": pa.repeat(pa.scalar(str(ck["run"]), pa.string()), n),
-                "epoch": pa.repeat(pa.scalar(int(ck["epoch"]), pa.int64()), n),
-                "layer": pa.array(e.position),
-                "idx": pa.array(e.index),
-                "bias": pa.array(e.bias, mask=np.isnan(e.bias)),
-            },
-            schema=NODE_COLUMNS["Neuron"],
-        )
-
     def edges(e: EncodedCheckpoint) -> pa.Table:
         return pa.table(
             {
@@ -422,7 +402,7 @@ def checkpoint_tables(
         "Run": pa.table({"name": pa.array(new_runs, pa.string())}),
         "Checkpoint": pa.Table.from_pylist(ckpts, schema=NODE_COLUMNS["Checkpoint"]),
         "Layer": pa.Table.from_pylist(layers, schema=NODE_COLUMNS["Layer"]),
-        "Neuron": pa.concat_tables([neurons(e) for e in batch]),
+        "Neuron": pa.concat_tables([neuron_table(e) for e in batch]),
         "HAS_CHECKPOINT": pa.table(
             {"src": [str(c["run"]) for c in ckpts], "dst": [str(c["id"]) for c in ckpts]}
         ),

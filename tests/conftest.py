@@ -83,6 +83,26 @@ def wipe_neo4j(uri: str) -> None:
         ).consume()
 
 
+@pytest.fixture(autouse=True)
+def _no_writer_lease_left_behind() -> Iterator[None]:
+    """Fail the test that leaves a Neo4j writer lease held in this process.
+
+    A store opened for writing and never closed keeps renewing its lease from a
+    daemon thread, so every later test's writer subprocess would be refused as
+    "another topograph process is writing": the failure would show up far from
+    its cause. The lease is given back here, and the test that leaked it fails.
+    """
+    from topograph.stores import lease
+
+    yield
+    with lease._HELD_LOCK:
+        leaked = [held for held, _ in lease._HELD.values()]
+        lease._HELD.clear()
+    for held in leaked:
+        held.release()
+    assert not leaked, f"a store opened for writing was never closed ({leaked[0].where})"
+
+
 @pytest.fixture(scope="session")
 def neo4j_uri() -> str:
     if not NEO4J_URI:

@@ -79,19 +79,30 @@ def test_two_ingests_and_two_analyses_at_once_store_everything_once(
         wipe_neo4j(neo4j_uri)
 
 
+#: A writer that holds a store open until its stdin closes: the lock's holder,
+#: for as long as the test needs it (an ingest racing the test could finish
+#: before the test looks, and the test would then open the store itself).
+_HOLDER = """
+import sys
+from topograph.stores import open_store
+with open_store(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
 def test_a_writer_that_cannot_wait_says_who_holds_the_store(
     neo4j_uri: str, sample_dir: Path, tmp_path: Path
 ) -> None:
     wipe_neo4j(neo4j_uri)
-    first = _topograph("ingest", str(sample_dir), "--db", neo4j_uri, "--batch-edges", "1")
+    first = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, neo4j_uri],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        held = False
-        while not held and time.monotonic() < deadline and first.poll() is None:
-            with open_store(neo4j_uri, read_only=True) as store:
-                held = bool(store.query("MATCH (r:Run) RETURN count(r) AS n").rows[0][0])
-            time.sleep(0.1)
-        assert held, "the first ingest did not start writing"
+        assert first.stdout is not None and first.stdout.readline().strip() == "held", (
+            first.communicate(timeout=30)[1]
+        )
         second = _topograph(
             "ingest", str(sample_dir), "--db", neo4j_uri, env={"TOPOGRAPH_LOCK_WAIT": "0"}
         )
@@ -100,17 +111,29 @@ def test_a_writer_that_cannot_wait_says_who_holds_the_store(
         lines = err.strip().splitlines()
         assert len(lines) == 1 and "another topograph process is writing to this store" in lines[0]
         assert f"pid {first.pid}" in lines[0] and "TOPOGRAPH_LOCK_WAIT" in lines[0]
+        # Nothing was written by the refused ingest.
+        with open_store(neo4j_uri, read_only=True) as store:
+            assert store.query("MATCH (r:Run) RETURN count(r) AS n").rows[0][0] == 0
         # In this process too.
         os.environ["TOPOGRAPH_LOCK_WAIT"] = "0"
         try:
             with pytest.raises(WriterActive, match=f"pid {first.pid}"):
-                open_store(neo4j_uri)
+                open_store(neo4j_uri).close()
+        finally:
+            del os.environ["TOPOGRAPH_LOCK_WAIT"]
+        # Once the holder lets go, a writer gets the store at once.
+        first.communicate(input="", timeout=60)
+        assert first.returncode == 0
+        os.environ["TOPOGRAPH_LOCK_WAIT"] = "0"
+        try:
+            open_store(neo4j_uri).close()
         finally:
             del os.environ["TOPOGRAPH_LOCK_WAIT"]
     finally:
-        first.communicate(timeout=600)
+        if first.poll() is None:
+            first.kill()
+            first.wait(timeout=30)
         wipe_neo4j(neo4j_uri)
-    assert first.returncode == 0
 
 
 def test_embedded_writers_take_turns_and_readers_wait(tmp_path: Path, sample_dir: Path) -> None:

@@ -133,7 +133,9 @@ def test_kill_9_mid_ingest_then_rerun_equals_clean(
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "ingest finished before it could be killed"
+    if proc.returncode != -signal.SIGKILL:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        pytest.fail(f"ingest ended (rc {proc.returncode}) before it could be killed: {err.strip()}")
     with open_store(store_uri, read_only=True) as s:
         partial = s.status()
         stored = s.catalog()

@@ -5,7 +5,10 @@ treated as hostile: a 1 KB ``.npz`` can declare a 10-million-neuron layer, a
 1 MB ``.tgz`` can unpack to gigabytes. Each limit below is checked on what the
 input *declares* (an ``.npy`` header, a sparse matrix's ``shape``, a tar or
 zip header) before anything is built from it, and each refusal is one line
-naming the file, the limit and the environment variable that raises it.
+naming the file, the limit and the environment variable that raises it. The
+neuron and edge limits hold for every format: the tensor formats (PyTorch,
+safetensors, Keras, ``.npz`` dicts), whose arrays are already bounded in bytes
+when read, are checked on each chosen layer's matrix before it is made sparse.
 
 =============================  =========================================  ==============
 environment variable           what it bounds                             default
@@ -35,6 +38,8 @@ from topograph.errors import InputError
 __all__ = [
     "FREE_NEURONS",
     "FREE_UNPACKED",
+    "EdgeTally",
+    "check_layer_neurons",
     "max_edges",
     "max_neurons",
     "max_ratio",
@@ -74,6 +79,46 @@ def neurons_per_byte() -> int:
 def max_edges() -> int:
     """Non-zero weights in one checkpoint (``TOPOGRAPH_MAX_EDGES``)."""
     return _limit("TOPOGRAPH_MAX_EDGES", 2_000_000_000)
+
+
+def check_layer_neurons(where: str, rows: int, cols: int) -> None:
+    """Refuse a layer of ``(rows, cols)`` neurons (inputs, outputs) over :func:`max_neurons`.
+
+    Every format passes through here before its sparse matrix is built: the
+    reference layout on the shape its ``.npz`` declares, the tensor formats on
+    the shape of the chosen layer's matrix (``(n_in * kh * kw, n_out)`` for a
+    conv) before the dense-to-sparse conversion.
+    """
+    if rows < 0 or cols < 0:
+        raise InputError(f"{where}: declares a negative shape ({rows}, {cols})")
+    limit = max_neurons()
+    if max(rows, cols) > limit:
+        raise InputError(
+            f"{where}: a layer of ({rows:,} inputs, {cols:,} outputs), over the limit of "
+            f"{limit:,} neurons per layer (TOPOGRAPH_MAX_NEURONS)"
+        )
+
+
+class EdgeTally:
+    """Counts a checkpoint's non-zero weights layer by layer against :func:`max_edges`.
+
+    One per checkpoint; :meth:`add` raises as soon as the running total
+    passes the limit, so the layers after it are never converted.
+    """
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.limit = max_edges()
+        self.edges = 0
+
+    def add(self, nnz: int) -> None:
+        """Add one layer's non-zero weights; raise :class:`InputError` past the limit."""
+        self.edges += int(nnz)
+        if self.edges > self.limit:
+            raise InputError(
+                f"{self.where}: more than {self.limit:,} non-zero weights in one checkpoint "
+                "(TOPOGRAPH_MAX_EDGES)"
+            )
 
 
 def max_unpacked() -> int:

@@ -33,7 +33,12 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from topograph.errors import InputError, first_line
-from topograph.loaders.limits import FREE_NEURONS, max_edges, max_neurons, neurons_per_byte
+from topograph.loaders.limits import (
+    FREE_NEURONS,
+    EdgeTally,
+    check_layer_neurons,
+    neurons_per_byte,
+)
 from topograph.loaders.npz_dict import check_npz_members
 from topograph.model import Checkpoint
 
@@ -138,12 +143,7 @@ def read_sparse_layer(path: Path, where: str) -> sp.csr_matrix:
 def _check_neurons(path: Path, where: str, rows: int, cols: int) -> None:
     if rows < 0 or cols < 0:
         raise InputError(f"{where}: declares a negative shape ({rows}, {cols})")
-    limit = max_neurons()
-    if max(rows, cols) > limit:
-        raise InputError(
-            f"{where}: declares shape ({rows:,}, {cols:,}), over the limit of {limit:,} neurons "
-            "per layer (TOPOGRAPH_MAX_NEURONS); refused before reading"
-        )
+    check_layer_neurons(where, max(rows - 1, 0), cols)  # the last row is the bias
     per_byte = neurons_per_byte()
     size = path.stat().st_size
     if rows + cols > max(FREE_NEURONS, per_byte * size):
@@ -209,15 +209,10 @@ def load_checkpoint_dir(
             raise InputError(f"{where}: missing layer file weight_l{k}.npz")
     layers: list[sp.csr_matrix] = []
     biases: list[npt.NDArray[np.float32]] = []
-    edges, limit = 0, max_edges()
+    tally = EdgeTally(where)
     for k in range(len(files)):
         w, b = _read_layer(files[k], k, f"{where}/{files[k].name}")
-        edges += w.nnz
-        if edges > limit:
-            raise InputError(
-                f"{where}: more than {limit:,} non-zero weights in one checkpoint "
-                "(TOPOGRAPH_MAX_EDGES)"
-            )
+        tally.add(w.nnz)
         layers.append(w)
         biases.append(b)
     return Checkpoint(

@@ -65,6 +65,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from topograph.errors import InputError
+from topograph.loaders.limits import EdgeTally, check_layer_neurons
 from topograph.loaders.mapping import FlattenOrder, LayerMapping, MappedLayer, Orientation
 from topograph.model import Checkpoint, LayerInfo, LayerKind
 
@@ -875,6 +876,7 @@ def to_checkpoint(
     extra_notes: list[list[str]] = []
     bias_names: list[str | None] = []
     used_bias: set[str] = set()
+    tally = EdgeTally(where)
     for k, (p, block) in enumerate(chain.layers):
         e = p.entry
         notes: list[str] = []
@@ -915,7 +917,9 @@ def to_checkpoint(
         else:
             oihw = values if orientation == "pytorch" else values.transpose(3, 2, 0, 1)
             matrix = oihw.reshape(p.n_out, -1).T
+        check_layer_neurons(f"{where}: {e.name}", *matrix.shape)
         layers.append(sp.csr_matrix(matrix))
+        tally.add(layers[-1].nnz)
         bias = plan.biases.get(e.name)
         layer_biases.append(None if bias is None else bias[1])
         bias_names.append(None if bias is None else bias[0])

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow as pa
 
@@ -228,7 +228,7 @@ class Session:
         return bulk_ingest(
             server, paths, run=run, keep_going=keep_going, progress=progress,
             source_options=SourceOptions(pattern, mapping, follow_links), overwrite=overwrite,
-            file_format=file_format,  # type: ignore[arg-type]
+            file_format=cast("nb.FileFormat", file_format),  # checked above
             work_dir=work_dir, max_off_heap=max_off_heap, where=where,
         )  # fmt: skip
 

@@ -159,3 +159,54 @@ def test_graph_without_edges() -> None:
     assert props.components == 1000 and props.spectral_gap == 0.0
     assert props.lcc_size == 1 and props.algebraic_connectivity == 0.0
     assert network_spectrum(ck).components == 1000
+
+
+def _two_expanders_joined_by_one_edge(m: int, degree: int, seed: int) -> sp.csr_matrix:
+    """Two random graphs of ``m`` nodes (about ``degree`` each), one edge between them."""
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for _ in range(2):
+        a = sp.random(m, m, density=degree / m, random_state=rng)
+        blocks.append(((a + a.T) > 0).astype(np.float64))
+    adj = sp.block_diag(blocks).tolil()
+    adj[0, m] = adj[m, 0] = 1.0
+    adj.setdiag(0)
+    return sp.csr_matrix(adj)
+
+
+@pytest.mark.parametrize(
+    ("graph", "shift_invert"),
+    [
+        ("expander", False),  # λ2 far from 0: Lanczos alone
+        ("bridge", False),  # λ2 ~ 1e-2, above the floor (1e-5 * c = 5e-4): Lanczos alone
+        ("bridge+hub", True),  # a node of degree 2,000: c = 4,000, λ2 below the floor
+    ],
+)
+def test_sparse_lambda2_equals_dense_on_each_branch(
+    graph: str, shift_invert: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lanczos where λ2 is well away from 0, shift-invert below the floor; both equal dense."""
+    import topograph.measures.spectral as spectral
+
+    adj = _two_expanders_joined_by_one_edge(300, 12, seed=1)
+    if graph == "expander":
+        adj = adj[:300, :300]
+    elif graph == "bridge+hub":  # 2,000 leaves hung off node 0
+        adj = sp.bmat([[adj, None], [None, sp.csr_matrix((2_000, 2_000))]]).tolil()
+        adj[0, 600:] = 1.0
+        adj[600:, 0] = 1.0
+    adj = sp.csr_matrix(adj)
+    calls: list[int] = []
+    real = spectral._shift_invert_lambda2
+
+    def spy(lap: sp.csr_matrix) -> float:
+        calls.append(lap.shape[0])
+        return real(lap)
+
+    monkeypatch.setattr(spectral, "_shift_invert_lambda2", spy)
+    got, dense_used = spectral._laplacian_lambda2(adj, "sparse")
+    lap = np.diag(np.asarray(adj.sum(axis=1)).ravel()) - adj.toarray()
+    want = float(np.linalg.eigvalsh(lap)[1])
+    assert not dense_used
+    assert bool(calls) == shift_invert, (got, want)
+    assert got == pytest.approx(want, rel=REL), (got, want)

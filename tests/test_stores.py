@@ -243,3 +243,39 @@ def test_neo4j_checkpoints_split_into_transactions_store_the_same_graph(
         assert digests[0] == digests[1]
     finally:
         wipe_neo4j(neo4j_uri)
+
+
+def test_read_only_opens_get_the_small_read_pool(
+    tmp_path: Path, sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer gets TOPOGRAPH_BUFFER_POOL, a read-only open TOPOGRAPH_READ_BUFFER_POOL.
+
+    Read from the database itself (``bm_info``), so it fails if the size is
+    not what reaches LadybugDB.
+    """
+    from topograph.stores.embedded import buffer_pool_size
+
+    def pool(store: GraphStore) -> int:
+        import topograph.cypher as cypher
+
+        return int(store._exec(cypher.load("embedded/buffer_pool")).get_all()[0][0])  # type: ignore[attr-defined]
+
+    db = str(tmp_path / "graph.lbdb")
+    with open_store(db) as store:
+        ingest(store, [str(sample_dir / "e5_s0_w0")])
+        assert pool(store) == 512 * 2**20
+    with open_store(db, read_only=True) as store:
+        assert pool(store) == 128 * 2**20
+        assert store.load_checkpoint("e5_s0_w0", 190).layers[0].nnz > 0
+    monkeypatch.setenv("TOPOGRAPH_READ_BUFFER_POOL", "64MiB")
+    with open_store(db, read_only=True) as store:
+        assert pool(store) == 64 * 2**20
+    for env, raw, message in [
+        ("TOPOGRAPH_READ_BUFFER_POOL", "32MiB", "at least 64MiB"),
+        ("TOPOGRAPH_READ_BUFFER_POOL", "lots", "a size such as"),
+        ("TOPOGRAPH_BUFFER_POOL", "128MiB", "at least 256MiB"),
+    ]:
+        monkeypatch.setenv(env, raw)
+        with pytest.raises(InputError, match=f"^{env} must be {message}"):
+            buffer_pool_size(read_only=env == "TOPOGRAPH_READ_BUFFER_POOL")
+        monkeypatch.delenv(env)

@@ -70,7 +70,14 @@ from topograph.stores.codec import (
 from topograph.stores.guard import ReadOnlyViolation
 from topograph.stores.lease import LOCK_WAIT_ENV, lock_wait
 
-__all__ = ["BUFFER_POOL_ENV", "DEFAULT_BUFFER_POOL", "EmbeddedStore", "buffer_pool_size"]
+__all__ = [
+    "BUFFER_POOL_ENV",
+    "DEFAULT_BUFFER_POOL",
+    "DEFAULT_READ_BUFFER_POOL",
+    "READ_BUFFER_POOL_ENV",
+    "EmbeddedStore",
+    "buffer_pool_size",
+]
 
 BUFFER_POOL_ENV = "TOPOGRAPH_BUFFER_POOL"
 #: The buffer pool's default size, bytes: enough for the published set's
@@ -79,6 +86,13 @@ DEFAULT_BUFFER_POOL = 512 * 2**20
 #: Below this LadybugDB 0.22 crashed (a segfault, not an error) copying a
 #: 2M-edge batch (128 MiB did; 256 MiB worked).
 MIN_BUFFER_POOL = 256 * 2**20
+READ_BUFFER_POOL_ENV = "TOPOGRAPH_READ_BUFFER_POOL"
+#: A read-only open's pool (analysis workers, queries, export): reading
+#: passes through it once, so a large one only grows with the store (reading
+#: every checkpoint of a 29.8M-edge store: 457 MiB resident with 512 MiB,
+#: 224 MiB with 64 MiB; 218 and 240 on a 6.0M-edge one).
+DEFAULT_READ_BUFFER_POOL = 128 * 2**20
+MIN_READ_BUFFER_POOL = 64 * 2**20
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6,
           "mib": 2**20, "g": 2**30, "gb": 10**9, "gib": 2**30}  # fmt: skip
 
@@ -115,20 +129,29 @@ _OPERATOR = re.compile(r"^([A-Z][A-Z_]*)\[\d+\]$")
 _HOLDER = re.compile(r"Lock is held by PID (\d+)")
 
 
-def buffer_pool_size() -> int:
-    """Bytes of LadybugDB buffer pool: ``$TOPOGRAPH_BUFFER_POOL``, else 512 MiB."""
-    raw = os.environ.get(BUFFER_POOL_ENV, "").strip()
+def buffer_pool_size(read_only: bool = False) -> int:
+    """Bytes of LadybugDB buffer pool for one open of the database.
+
+    A writer's: ``$TOPOGRAPH_BUFFER_POOL``, default 512 MiB, at least 256 MiB;
+    a read-only open's: ``$TOPOGRAPH_READ_BUFFER_POOL``, default 128 MiB, at
+    least 64 MiB.
+    """
+    env, default, least = (
+        (READ_BUFFER_POOL_ENV, DEFAULT_READ_BUFFER_POOL, MIN_READ_BUFFER_POOL)
+        if read_only
+        else (BUFFER_POOL_ENV, DEFAULT_BUFFER_POOL, MIN_BUFFER_POOL)
+    )
+    raw = os.environ.get(env, "").strip()
     if not raw:
-        return DEFAULT_BUFFER_POOL
+        return default
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)", raw)
     if not m or m.group(2).lower() not in _UNITS:
         raise InputError(
-            f"{BUFFER_POOL_ENV} must be a size such as 512MiB or 2GiB (bytes without a unit), "
-            f"got {raw!r}"
+            f"{env} must be a size such as 512MiB or 2GiB (bytes without a unit), got {raw!r}"
         )
     size = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-    if size < MIN_BUFFER_POOL:
-        raise InputError(f"{BUFFER_POOL_ENV} must be at least 256MiB, got {raw!r}")
+    if size < least:
+        raise InputError(f"{env} must be at least {least // 2**20}MiB, got {raw!r}")
     return size
 
 
@@ -168,7 +191,7 @@ class EmbeddedStore(GraphStore):
             raise EmbeddedStoreError(f"{self.path}: no database here (ingest something first)")
         if self.path.is_dir():
             raise EmbeddedStoreError(f"{self.path}: is a folder; the embedded store is one file")
-        self._pool = buffer_pool_size()
+        self._pool = buffer_pool_size(read_only)
         # A file that no longer matches its digest keeps the mismatch: a
         # writer must not bless damage by recording the damaged file's digest.
         self._tainted = not read_only and not self._matches_digest()
@@ -193,7 +216,8 @@ class EmbeddedStore(GraphStore):
                     # The log awaits its checkpoint: a writer is at it now (then
                     # we wait), or was killed (then one read-write open replays it).
                     try:
-                        ladybug.Database(str(self.path), buffer_pool_size=self._pool).close()
+                        pool = buffer_pool_size()  # a replay writes: the writer's pool
+                        ladybug.Database(str(self.path), buffer_pool_size=pool).close()
                         continue
                     except RuntimeError as again:
                         message = str(again)

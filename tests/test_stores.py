@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from topograph import CheckpointKey, InputError, TopographError, nnstd
+from topograph import Checkpoint, CheckpointKey, InputError, TopographError, nnstd
 from topograph.loaders import open_source
 from topograph.pipeline.ingest import ingest
 from topograph.stores import GraphStore, open_store
@@ -245,31 +245,31 @@ def test_neo4j_checkpoints_split_into_transactions_store_the_same_graph(
         wipe_neo4j(neo4j_uri)
 
 
-def test_read_only_opens_get_the_small_read_pool(
+def test_read_only_opens_take_the_read_pool_when_it_is_set(
     tmp_path: Path, sample_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A writer gets TOPOGRAPH_BUFFER_POOL, a read-only open TOPOGRAPH_READ_BUFFER_POOL.
+    """A writer gets TOPOGRAPH_BUFFER_POOL; a reader TOPOGRAPH_READ_BUFFER_POOL, else the same.
 
     Read from the database itself (``bm_info``), so it fails if the size is
     not what reaches LadybugDB.
     """
+    import topograph.cypher as cypher
     from topograph.stores.embedded import buffer_pool_size
 
     def pool(store: GraphStore) -> int:
-        import topograph.cypher as cypher
-
-        return int(store._exec(cypher.load("embedded/buffer_pool")).get_all()[0][0])  # type: ignore[attr-defined]
+        result = store._exec(cypher.load("embedded/buffer_pool"))  # type: ignore[attr-defined]
+        return int(result.get_all()[0][0])
 
     db = str(tmp_path / "graph.lbdb")
     with open_store(db) as store:
         ingest(store, [str(sample_dir / "e5_s0_w0")])
         assert pool(store) == 512 * 2**20
     with open_store(db, read_only=True) as store:
-        assert pool(store) == 128 * 2**20
-        assert store.load_checkpoint("e5_s0_w0", 190).layers[0].nnz > 0
+        assert pool(store) == 512 * 2**20
     monkeypatch.setenv("TOPOGRAPH_READ_BUFFER_POOL", "64MiB")
     with open_store(db, read_only=True) as store:
         assert pool(store) == 64 * 2**20
+        assert store.load_checkpoint("e5_s0_w0", 190).layers[0].nnz > 0
     for env, raw, message in [
         ("TOPOGRAPH_READ_BUFFER_POOL", "32MiB", "at least 64MiB"),
         ("TOPOGRAPH_READ_BUFFER_POOL", "lots", "a size such as"),
@@ -279,3 +279,30 @@ def test_read_only_opens_get_the_small_read_pool(
         with pytest.raises(InputError, match=f"^{env} must be {message}"):
             buffer_pool_size(read_only=env == "TOPOGRAPH_READ_BUFFER_POOL")
         monkeypatch.delenv(env)
+
+
+@pytest.mark.slow
+def test_a_pool_too_small_to_read_a_checkpoint_says_so_not_damage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 1.2M-edge checkpoint does not fit a 64 MiB read pool: one line naming the setting.
+
+    It used to be reported as a damaged checkpoint, which it is not.
+    """
+    from topograph.stores import StoreMemoryFull
+
+    rng = np.random.default_rng(0)
+    w = sp.random(8192, 8192, density=0.018, random_state=rng, format="csr", dtype=np.float32)
+    w.data[:] = 1.0
+    db = str(tmp_path / "graph.lbdb")
+    with open_store(db) as store:
+        store.write_checkpoints([Checkpoint("big", 0, (w,))])
+    monkeypatch.setenv("TOPOGRAPH_READ_BUFFER_POOL", "64MiB")
+    with open_store(db, read_only=True) as store:
+        with pytest.raises(StoreMemoryFull, match="TOPOGRAPH_READ_BUFFER_POOL") as err:
+            store.load_checkpoint("big", 0)
+        assert "\n" not in str(err.value) and "damaged" not in str(err.value)
+    monkeypatch.delenv("TOPOGRAPH_READ_BUFFER_POOL")
+    with open_store(db, read_only=True) as store:
+        assert (store.load_checkpoint("big", 0).layers[0] != w).nnz == 0
+        assert store.check().ok

@@ -59,6 +59,7 @@ __all__ = [
     "IntegrityError",
     "QueryResult",
     "StoreError",
+    "StoreMemoryFull",
     "StoreStatus",
     "StoreUnavailable",
     "StoredCheckpoint",
@@ -96,6 +97,10 @@ class StoreUnavailable(StoreError):
 
 class WriterActive(StoreError):
     """Another process holds the store's writer lock."""
+
+
+class StoreMemoryFull(StoreError):
+    """The database's memory budget is too small for an operation; the data is fine."""
 
 
 class IntegrityError(StoreError):
@@ -426,7 +431,7 @@ class GraphStore(ABC):
                 meta,
                 cols["src"], cols["dst"], cols["tap"], cols["weight"], bias["uid"], bias["bias"],
             )  # fmt: skip
-        except (StoreUnavailable, WriterActive):
+        except (StoreUnavailable, WriterActive, StoreMemoryFull):
             raise
         except (TopographError, ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
             # The model's own checks (NaN, shapes) name the source file; the
@@ -451,7 +456,7 @@ class GraphStore(ABC):
         report = CheckReport(where=self.describe())
         try:
             catalog = self.catalog()
-        except (StoreUnavailable, WriterActive):
+        except (StoreUnavailable, WriterActive, StoreMemoryFull):
             raise
         except TopographError as exc:
             report.damaged.append(("catalog", first_line(exc)))
@@ -476,7 +481,7 @@ class GraphStore(ABC):
             for r in self._named("check/duplicates").dicts():
                 if int(plain(r["n"])):
                     report.damaged.append((r["kind"], f"{int(plain(r['n']))} duplicated results"))
-        except (StoreUnavailable, WriterActive):
+        except (StoreUnavailable, WriterActive, StoreMemoryFull):
             raise
         except TopographError as exc:
             report.damaged.append(("counts", first_line(exc)))

@@ -58,6 +58,7 @@ from topograph.stores.base import (
     GraphStore,
     QueryResult,
     StoreError,
+    StoreMemoryFull,
     WriterActive,
     plain,
 )
@@ -73,7 +74,6 @@ from topograph.stores.lease import LOCK_WAIT_ENV, lock_wait
 __all__ = [
     "BUFFER_POOL_ENV",
     "DEFAULT_BUFFER_POOL",
-    "DEFAULT_READ_BUFFER_POOL",
     "READ_BUFFER_POOL_ENV",
     "EmbeddedStore",
     "buffer_pool_size",
@@ -87,11 +87,13 @@ DEFAULT_BUFFER_POOL = 512 * 2**20
 #: 2M-edge batch (128 MiB did; 256 MiB worked).
 MIN_BUFFER_POOL = 256 * 2**20
 READ_BUFFER_POOL_ENV = "TOPOGRAPH_READ_BUFFER_POOL"
-#: A read-only open's pool (analysis workers, queries, export): reading
-#: passes through it once, so a large one only grows with the store (reading
-#: every checkpoint of a 29.8M-edge store: 457 MiB resident with 512 MiB,
-#: 224 MiB with 64 MiB; 218 and 240 on a 6.0M-edge one).
-DEFAULT_READ_BUFFER_POOL = 128 * 2**20
+#: A read-only open's pool (analysis workers, queries, export) is the
+#: writer's unless ``$TOPOGRAPH_READ_BUFFER_POOL`` says otherwise. Reading
+#: passes through the pool once, so a reader's memory grows with the store
+#: until its pool is full (every checkpoint of a 29.8M-edge store read back:
+#: 457 MiB resident with 512 MiB, 224 MiB with 64 MiB), but one checkpoint's
+#: edges are gathered in the pool: a 2M-edge checkpoint needs 192-256 MiB, so
+#: a smaller reader pool is a choice for stores of small checkpoints.
 MIN_READ_BUFFER_POOL = 64 * 2**20
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6,
           "mib": 2**20, "g": 2**30, "gb": 10**9, "gib": 2**30}  # fmt: skip
@@ -133,14 +135,12 @@ def buffer_pool_size(read_only: bool = False) -> int:
     """Bytes of LadybugDB buffer pool for one open of the database.
 
     A writer's: ``$TOPOGRAPH_BUFFER_POOL``, default 512 MiB, at least 256 MiB;
-    a read-only open's: ``$TOPOGRAPH_READ_BUFFER_POOL``, default 128 MiB, at
-    least 64 MiB.
+    a read-only open's: ``$TOPOGRAPH_READ_BUFFER_POOL``, at least 64 MiB,
+    default the writer's.
     """
-    env, default, least = (
-        (READ_BUFFER_POOL_ENV, DEFAULT_READ_BUFFER_POOL, MIN_READ_BUFFER_POOL)
-        if read_only
-        else (BUFFER_POOL_ENV, DEFAULT_BUFFER_POOL, MIN_BUFFER_POOL)
-    )
+    env, default, least = BUFFER_POOL_ENV, DEFAULT_BUFFER_POOL, MIN_BUFFER_POOL
+    if read_only and os.environ.get(READ_BUFFER_POOL_ENV, "").strip():
+        env, least = READ_BUFFER_POOL_ENV, MIN_READ_BUFFER_POOL
     raw = os.environ.get(env, "").strip()
     if not raw:
         return default
@@ -340,6 +340,13 @@ class EmbeddedStore(GraphStore):
         try:
             return self._conn.execute(text, params or {})
         except RuntimeError as exc:
+            if "buffer pool is full" in str(exc):
+                env = READ_BUFFER_POOL_ENV if self.read_only else BUFFER_POOL_ENV
+                raise StoreMemoryFull(
+                    f"{self.path}: the buffer pool ({self._pool / 2**20:g} MiB) is too small for "
+                    f"this operation; nothing was changed: raise {env} (e.g. {env}=2GiB) and "
+                    "run it again"
+                ) from None
             raise EmbeddedStoreError(f"{self.path}: {first_line(exc)}") from None
 
     @contextmanager

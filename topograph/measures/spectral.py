@@ -18,10 +18,9 @@ is the union of its layers' graphs on ``n_0 + ... + n_L`` nodes.
 * Component count, isolated input and output neurons, degree statistics.
 
 Small graphs are solved with dense ``numpy.linalg`` (exact); larger ones with
-ARPACK (``scipy.sparse.linalg.eigsh``: Lanczos on the flipped, deflated
-Laplacian, shift-invert around 0 for a tiny λ2), which agrees with the
-dense values to 1e-9 relative or better where both run (tested on every
-published layer; typically about 1e-14).
+ARPACK (``scipy.sparse.linalg.eigsh``, shift-invert around 0 for the
+Laplacian), which agrees with the dense values to 1e-9 relative or better
+where both run (tested on every published layer; typically about 1e-14).
 """
 
 from __future__ import annotations
@@ -123,62 +122,19 @@ def _use_dense(solver: Solver, size: int) -> bool:
     return solver == "dense" or (solver == "auto" and size <= DENSE_MAX_NODES) or size < 4
 
 
-#: Below ``LANCZOS_FLOOR * c`` (``c`` = twice the largest degree) a λ2 from
-#: the product-only Lanczos of :func:`_laplacian_lambda2` is solved again by
-#: shift-invert: Lanczos is accurate to about ``eps * c`` absolute, so a small
-#: λ2 (a barely connected graph) would lose relative accuracy.
-LANCZOS_FLOOR = 1e-5
-
-
 def _laplacian_lambda2(adj: sp.csr_matrix, solver: Solver) -> tuple[float, bool]:
     """λ2 of the Laplacian of a *connected* graph (adjacency ``adj``, 0/1 symmetric).
 
     Returns the value and whether the dense solver was used.
-
-    Sparse: Lanczos (ARPACK) on ``M = c P - L``, ``P`` the projection off the
-    constant vector (``L``'s null space) and ``c = 2 max degree >= λmax(L)``
-    (Gershgorin), so ``M`` is positive semi-definite on ``1⊥`` and its largest
-    eigenvalue is ``c - λ2``. Only matrix-vector products, ``O(nnz)`` each:
-    a factorisation (shift-invert) fills in almost completely on the
-    expander-like graphs of sparse layers, and measured 15-20x slower on the
-    784-neuron SET layers and whole networks. Shift-invert remains for a λ2
-    below :data:`LANCZOS_FLOOR` ``* c`` and if Lanczos does not converge.
     """
     n = adj.shape[0]
     if n < 2:
         return 0.0, True
     degree = np.asarray(adj.sum(axis=1)).ravel()
-    lap = (sp.diags(degree) - adj).tocsr()
+    lap = (sp.diags(degree) - adj).tocsc()
     if _use_dense(solver, n):
         # O(n^3): exact reference.
         return float(np.linalg.eigvalsh(lap.toarray())[1]), True
-    c = 2.0 * float(degree.max())
-
-    def flipped(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x).ravel()
-        # P L = L P = L (L 1 = 0, L symmetric), so M x = c (x - mean x) - L x.
-        return c * (x - x.mean()) - lap @ x
-
-    try:
-        top = spla.eigsh(
-            spla.LinearOperator((n, n), matvec=flipped, dtype=np.float64),
-            k=1,
-            which="LA",
-            return_eigenvectors=False,
-            tol=0,
-            v0=_start_vector(n),
-        )
-        lam2 = c - float(top[0])
-        if lam2 >= LANCZOS_FLOOR * c:
-            return lam2, False
-    except spla.ArpackNoConvergence:
-        pass
-    return _shift_invert_lambda2(lap), False
-
-
-def _shift_invert_lambda2(lap: sp.csr_matrix) -> float:
-    """λ2 of a connected graph's Laplacian by shift-invert: exact near 0, slow on expanders."""
-    n = lap.shape[0]
     # Shift-invert just below 0: the two eigenvalues nearest sigma are 0 and λ2.
     # Factorised here with a minimum-degree ordering of L + L^T: hub neurons
     # (a dense output layer) make ARPACK's default ordering fill in 3x more.
@@ -195,7 +151,7 @@ def _shift_invert_lambda2(lap: sp.csr_matrix) -> float:
         tol=0,
         v0=_start_vector(n),
     )
-    return float(np.max(vals))
+    return float(np.max(vals)), False
 
 
 def _top_two(adj: sp.csr_matrix, solver: Solver) -> tuple[float, float, bool]:

@@ -344,8 +344,8 @@ class EmbeddedStore(GraphStore):
                 env = READ_BUFFER_POOL_ENV if self.read_only else BUFFER_POOL_ENV
                 raise StoreMemoryFull(
                     f"{self.path}: the buffer pool ({self._pool / 2**20:g} MiB) is too small for "
-                    f"this operation; nothing was changed: raise {env} (e.g. {env}=2GiB) and "
-                    "run it again"
+                    f"this operation, which was not applied: raise {env} (e.g. {env}=2GiB) "
+                    "and run it again"
                 ) from None
             raise EmbeddedStoreError(f"{self.path}: {first_line(exc)}") from None
 

@@ -1,7 +1,7 @@
 """Peak memory of ingest, analyze and export on 10 %, 50 % and 100 % of a big archive.
 
 Run: ``python benchmarks/memory.py [--work DIR] [--runs 4] [--epochs 250]
-[--buffer-pool 512MiB] [--cache-mb 256] [--percent 10,50,100]``
+[--buffer-pool 512MiB] [--cache-mb 256] [--percent 10,50,100] [--neo4j PORT]``
 
 Makes (once, with ``benchmarks/make_archive.py``) the synthetic archive at
 10 %, 50 % and 100 % of ``--epochs`` per run (by default 100, 500 and 1,000
@@ -13,6 +13,8 @@ embedded store, each command under ``/usr/bin/time -v``:
   epoch, along every run with MATCHES, spectral properties of everything),
 * ``topograph export distances`` and ``export spectral``,
 
+(with ``--neo4j PORT``: in a fresh local Neo4j server started on that port by
+``scripts/neo4j-local/neo4j-local.sh``, one per size, stopped at the end),
 and prints the peak resident set size of each (the largest process of the
 command's tree, worker processes included), its wall time, and the ratio of
 each peak to the 10 % one: flat means memory does not grow with the archive.
@@ -23,7 +25,10 @@ the embedded store's buffer pool (``--buffer-pool``, the commands'
 own) and each worker's checkpoint cache (``--cache-mb``,
 ``TOPOGRAPH_WORKER_CACHE_MB``, default 256). An archive smaller than the
 budgets does not fill them, so its peak is lower; with budgets the 10 %
-archive fills, the three peaks show whether anything else grows.
+archive fills, the three peaks show whether anything else grows. With
+``--neo4j`` the store lives in the server, so the topograph processes hold
+no buffer pool; the server's own peak (its JVM's VmHWM, bounded by the
+script's ``NEO4J_HEAP`` and ``NEO4J_PAGECACHE``) is printed beside them.
 """
 
 from __future__ import annotations
@@ -37,6 +42,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+NEO4J_SCRIPT = HERE.parent / "scripts" / "neo4j-local" / "neo4j-local.sh"
+
+
+def server_peak_mib(data_dir: Path) -> float:
+    """Peak resident set (VmHWM, MiB) of the local Neo4j server of ``data_dir`` so far."""
+    pid = (data_dir / "neo4j-local.pid").read_text().strip()
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -59,6 +72,8 @@ def main() -> None:
     parser.add_argument("--percent", default="10,50,100", help="sizes to run, in this order")
     parser.add_argument("--buffer-pool", default="512MiB", help="TOPOGRAPH_BUFFER_POOL")
     parser.add_argument("--cache-mb", default="256", help="TOPOGRAPH_WORKER_CACHE_MB")
+    parser.add_argument("--neo4j", type=int, metavar="PORT",
+                        help="measure against a fresh local Neo4j server on this Bolt port")  # fmt: skip
     args = parser.parse_args()
     env = {
         **os.environ,
@@ -78,10 +93,20 @@ def main() -> None:
                  "--runs", str(args.runs), "--epochs", str(epochs)],
                 check=True,
             )  # fmt: skip
-        db = args.work / f"store-{pct}.lbdb"
-        for p in args.work.glob(f"store-{pct}.lbdb*"):
-            p.unlink() if p.is_file() else shutil.rmtree(p)
-        db_args = ["--db", str(db)]
+        server_env: dict[str, str] | None = None
+        if args.neo4j:
+            data_dir = (args.work / f"neo4j-{pct}").resolve()
+            shutil.rmtree(data_dir, ignore_errors=True)
+            server_env = {**env, "NEO4J_DATA_DIR": str(data_dir),
+                          "NEO4J_TX_LOG_PREALLOCATE": "false"}  # fmt: skip
+            subprocess.run(["bash", str(NEO4J_SCRIPT), "start", "--port", str(args.neo4j),
+                            "--http-port", "off"], env=server_env, check=True)  # fmt: skip
+            db_args = ["--db", f"bolt://127.0.0.1:{args.neo4j}"]
+        else:
+            db = args.work / f"store-{pct}.lbdb"
+            for p in args.work.glob(f"store-{pct}.lbdb*"):
+                p.unlink() if p.is_file() else shutil.rmtree(p)
+            db_args = ["--db", str(db)]
         steps = {
             "ingest": [*topograph, "ingest", str(data), *db_args, "--no-progress"],
             "analyze": [*topograph, "analyze", *db_args, "--workers", str(args.workers),
@@ -91,10 +116,18 @@ def main() -> None:
             "export spectral": [*topograph, "export", "spectral",
                                 str(args.work / f"s-{pct}.parquet"), *db_args],
         }  # fmt: skip
-        for name, cmd in steps.items():
-            rss, wall = timed(cmd, env)
-            rows.setdefault(name, []).append((pct, rss, wall))
-            print(f"{pct:>4}% {name:<17} peak {rss:8.0f} MiB  {wall:8.1f} s", flush=True)
+        try:
+            for name, cmd in steps.items():
+                rss, wall = timed(cmd, env)
+                rows.setdefault(name, []).append((pct, rss, wall))
+                server = ""
+                if server_env is not None:
+                    server = f"  (server so far {server_peak_mib(data_dir):6.0f} MiB)"
+                print(f"{pct:>4}% {name:<17} peak {rss:8.0f} MiB  {wall:8.1f} s{server}",
+                      flush=True)  # fmt: skip
+        finally:
+            if server_env is not None:
+                subprocess.run(["bash", str(NEO4J_SCRIPT), "stop"], env=server_env)
     sizes = sorted({pct for points in rows.values() for pct, _, _ in points})
     print(f"\n## peak RSS against the {sizes[0]} % archive (1.00 = flat)")
     print(f"{'step':<17} " + " ".join(f"{f'{p} %':>16}" for p in sizes))

@@ -25,7 +25,12 @@ small batches of neurons, are written with Cypher instead); the connection
 keeps every Arrow table it was given (a fresh connection per batch); nodes
 written stay in memory until the database closes (reopened past 40 % of the
 pool). What remains: a COPY of edges takes about 190 bytes per edge of the
-batch outside the pool while it runs (``--batch-edges`` bounds it).
+batch outside the pool while it runs (``--batch-edges`` bounds it), and
+each batch's merge into the Neuron primary-key hash index takes memory in
+proportion to the keys already stored, so a long ingest's peak grows with
+the store (``benchmarks/embedded_index_growth.py`` shows it with LadybugDB
+alone; SERIAL keys and an ART index do no better). The Neo4j store's does
+not grow.
 
 Read-only queries (:mod:`topograph.stores.guard`): prepared, so LadybugDB's
 own parser refuses a second statement before anything runs, and its
